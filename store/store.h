@@ -1,0 +1,123 @@
+/*
+ * store: the session database (SQLite). The only code in stacktop that includes sqlite3.h.
+ *
+ * A session file holds one recording session: its identity (host, kernel, boot id, command
+ * line, refresh interval), each tick's system metrics, each process's identity once, and
+ * per-tick process metrics written only when they changed, so that the full table of any tick
+ * can be reconstructed exactly. See docs/SCHEMA.md.
+ *
+ * Invariants:
+ *   - the schema version is PRAGMA user_version; older files are migrated on open for writing;
+ *   - while recording the journal is WAL and each tick is one transaction; store_close()
+ *     checkpoints and switches back to journal_mode=DELETE, leaving one self-contained file;
+ *   - new files are created 0600 with O_NOFOLLOW; an existing symlink is refused;
+ *   - files opened for reading are untrusted: defensive mode, trusted_schema=OFF,
+ *     quick_check and an expected-schema check, each failure with a clear message.
+ */
+#ifndef STACKTOP_STORE_H
+#define STACKTOP_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proctable.h"
+
+#define STORE_SCHEMA_VERSION 1
+
+/* Identity of a recording session, written once at open. */
+struct store_session_info {
+    const char *host;          /* nodename */
+    const char *kernel;        /* uname release and version */
+    const char *boot_id;       /* /proc/sys/kernel/random/boot_id */
+    const char *command_line;  /* stacktop's own argv, joined by spaces */
+    double interval_seconds;   /* refresh delay */
+    long clock_ticks;          /* sysconf(_SC_CLK_TCK), to turn tick counters into seconds */
+    uint64_t boot_time;        /* boot time, Unix seconds */
+    uint64_t started_us;       /* session start, Unix microseconds */
+};
+
+/* A session as read back from a file. Strings are owned by the store handle. */
+struct store_session {
+    int64_t id;                /* row id in the session table */
+    const char *host;          /* nodename */
+    const char *kernel;        /* kernel release and version */
+    const char *boot_id;       /* boot id */
+    const char *command_line;  /* stacktop's argv */
+    double interval_seconds;   /* refresh delay */
+    long clock_ticks;          /* clock ticks per second on the recording machine */
+    uint64_t started_us;       /* start, Unix microseconds */
+    uint64_t ended_us;         /* end, Unix microseconds; 0 if the session did not close */
+    uint64_t tick_count;       /* ticks recorded */
+};
+
+/* One process as reconstructed at a tick. */
+struct store_process {
+    pid_t pid;                    /* process id */
+    uint64_t starttime_ticks;     /* start time, identity with pid */
+    uid_t uid;                    /* owner uid */
+    char user[PROC_USER_MAX];     /* owner name at recording time */
+    char comm[PROC_COMM_MAX];     /* command name (raw) */
+    char *cmdline;                /* command line (raw), owned by the containing store_tick */
+    bool is_kernel_thread;        /* kernel thread */
+    struct proc_metrics metrics;  /* metrics in force at the tick */
+};
+
+/* Everything recorded for one tick, reconstructed. */
+struct store_tick {
+    uint64_t index;                 /* 1-based tick number within the session */
+    struct system_metrics system;   /* system metrics (cpu arrays owned by this struct) */
+    struct store_process *processes;/* processes alive at the tick, sorted by pid */
+    size_t process_count;           /* entries in processes */
+};
+
+/* One point of a process's history: metrics in force at a tick. */
+struct store_history_point {
+    uint64_t tick;                  /* tick number */
+    uint64_t timestamp_us;          /* wall clock of the tick */
+    struct proc_metrics metrics;    /* metrics in force at that tick */
+};
+
+struct store;
+
+/* Creates (or, if it exists and is a stacktop file, appends a new session to) path and starts
+ * recording. path ":memory:" records in memory only. Returns NULL with err set on failure. */
+struct store *store_open_for_recording(const char *path, const struct store_session_info *info,
+                                       char *err, size_t errlen);
+
+/* Opens an existing file read-only, defensively. NULL with err set ("not a stacktop session
+ * file", "file is corrupt: ...", "schema version 7 is newer than this stacktop (1)"). */
+struct store *store_open_readonly(const char *path, char *err, size_t errlen);
+
+/* Records one tick: system metrics, identities of processes seen for the first time, and
+ * metrics of processes whose metrics changed since they were last written. Thread rows are
+ * ignored. Processes absent from this tick are marked ended. One transaction.
+ * Returns 0, or -1 with err set. */
+int store_record_tick(struct store *store, const struct system_metrics *system,
+                      const struct proc_entry *const *entries, size_t count, char *err,
+                      size_t errlen);
+
+/* Ends the session (end time), checkpoints, returns to journal_mode=DELETE, closes.
+ * Returns 0, or -1 with err set; the handle is freed either way. NULL is allowed. */
+int store_close(struct store *store, char *err, size_t errlen);
+
+/* Path of the file ("" for in-memory). */
+const char *store_path(const struct store *store);
+
+/* Sessions in the file (usually one), oldest first. Returns count; *out owned by the store. */
+size_t store_sessions(struct store *store, const struct store_session **out);
+
+/* Reconstructs tick index (1-based) of the session with id session_id (0 = the last session).
+ * Returns 0, or -1 with err set. Free with store_tick_free(). */
+int store_load_tick(struct store *store, int64_t session_id, uint64_t index,
+                    struct store_tick *out, char *err, size_t errlen);
+void store_tick_free(struct store_tick *tick);
+
+/* History of one process in the current (or last) session: one point per tick from its first
+ * to its last tick, at most max_points (the most recent ones). *out is malloc'ed; returns the
+ * number of points, or -1 with err set. */
+long store_process_history(struct store *store, pid_t pid, uint64_t starttime_ticks,
+                           size_t max_points, struct store_history_point **out, char *err,
+                           size_t errlen);
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * store_private: what the store's modules share and nobody else sees.
+ *
+ *   store_open.c    opening (file creation, pragmas, limits), closing, errors, statements;
+ *   store_schema.c  the schema as a list of migration steps, the expected-schema check;
+ *   store_record.c  recording ticks, the in-memory table of live processes;
+ *   store_read.c    sessions, tick reconstruction, process history.
+ *
+ * Invariants:
+ *   - a recording handle owns exactly one session (session_id) and ticks 1..tick_count of it
+ *     are committed; the live table mirrors, for every process row still open (last_tick
+ *     NULL) in that session, its identity and the metrics of its newest process_sample row,
+ *     unless resync_needed is set (then the live table is empty and the open rows are ended at
+ *     tick_count before the next tick is written);
+ *   - a read-only handle never writes and treats every value as hostile;
+ *   - prepared statements are created once, on first use, and finalized by store_close().
+ */
+#ifndef STACKTOP_STORE_PRIVATE_H
+#define STACKTOP_STORE_PRIVATE_H
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+/* PRAGMA application_id of every stacktop session file: "STKT". */
+#define STORE_APPLICATION_ID 0x53544b54
+/* Oldest schema version a read-only handle understands (newer ones are refused). */
+#define STORE_SCHEMA_OLDEST_READABLE 1
+/* Page cache of each connection, KiB (PRAGMA cache_size=-N). */
+#define STORE_CACHE_KIB 512
+/* How long a statement waits for another connection's lock, milliseconds. */
+#define STORE_BUSY_TIMEOUT_MS 2000
+
+/* Read-side bounds, so that a hostile file cannot make us allocate without limit. */
+#define STORE_READ_MAX_VALUE_BYTES  (4 * 1024 * 1024) /* SQLITE_LIMIT_LENGTH when reading */
+#define STORE_READ_MAX_SESSIONS     65536             /* sessions listed */
+#define STORE_READ_MAX_SESSION_TEXT 4096              /* bytes kept of each session string */
+#define STORE_READ_MAX_CPUS         65536             /* per-CPU rows of one tick */
+#define STORE_READ_MAX_PROCESSES    (1 << 22)         /* processes of one tick (pid_max) */
+#define STORE_READ_MAX_CMDLINE_SUM  (256u << 20)      /* cmdline bytes of one tick, total */
+#define STORE_READ_MAX_SEGMENTS     65536             /* process rows of one (pid, starttime) */
+
+struct store_live_process;
+
+/* Open-addressing hash of live processes keyed by (pid, starttime_ticks). */
+struct store_live_table {
+    struct store_live_process **slots; /* capacity slots, NULL = empty; linear probing */
+    size_t capacity;                   /* power of two, 0 before the first insert */
+    size_t count;                      /* occupied slots; at most capacity / 2 */
+};
+
+/* Statements of the recording path, prepared on first use. */
+struct store_record_statements {
+    sqlite3_stmt *begin;          /* BEGIN IMMEDIATE */
+    sqlite3_stmt *commit;         /* COMMIT */
+    sqlite3_stmt *rollback;       /* ROLLBACK */
+    sqlite3_stmt *insert_tick;    /* one tick row */
+    sqlite3_stmt *insert_cpu;     /* one tick_cpu row */
+    sqlite3_stmt *insert_process; /* one process row (identity) */
+    sqlite3_stmt *insert_sample;  /* one process_sample row (metrics) */
+    sqlite3_stmt *end_process;    /* set last_tick of one process row */
+    sqlite3_stmt *end_all_open;   /* set last_tick of every open process row of the session */
+};
+
+/* Statements of the reading path, prepared on first use. */
+struct store_read_statements {
+    sqlite3_stmt *sessions;        /* all sessions with their tick counts */
+    sqlite3_stmt *tick;            /* one tick row */
+    sqlite3_stmt *tick_cpus;       /* tick_cpu rows of one tick */
+    sqlite3_stmt *processes;       /* processes alive at a tick with their metrics */
+    sqlite3_stmt *segments;        /* process rows of one (pid, starttime) */
+    sqlite3_stmt *segment_samples; /* samples of one process row covering a tick range */
+    sqlite3_stmt *tick_times;      /* timestamps of a tick range */
+};
+
+struct store {
+    sqlite3 *db;                          /* the connection */
+    char *path;                           /* file path as given; "" for ":memory:" */
+    char *name;                           /* how errors name the file (path or "in-memory") */
+    bool read_only;                       /* opened by store_open_readonly() */
+    bool in_memory;                       /* ":memory:": no file, no WAL */
+    int64_t session_id;                   /* recording: our session row; read-only: 0 */
+    uint64_t tick_count;                  /* recording: ticks committed in our session */
+    bool resync_needed;                   /* a tick failed: live table dropped (see above) */
+    struct store_live_table live;         /* recording: live processes */
+    struct store_live_process **ended;    /* scratch list of processes ended this tick */
+    size_t ended_capacity;                /* allocated entries of ended */
+    struct store_session *sessions;       /* sessions, loaded on first store_sessions() */
+    size_t session_count;                 /* entries in sessions */
+    bool sessions_loaded;                 /* sessions is valid */
+    struct store_record_statements write; /* recording statements */
+    struct store_read_statements read;    /* reading statements */
+};
+
+/* store_open.c */
+
+/* Formats a message into err (which may be NULL). */
+void store_error(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Prepares sql into *slot unless already prepared. Returns 0, or -1 with err set. */
+int store_prepare(struct store *store, sqlite3_stmt **slot, const char *sql, char *err,
+                  size_t errlen);
+/* Runs a prepared statement that returns no rows to completion and resets it. Returns the
+ * sqlite result code (SQLITE_DONE on success). */
+int store_step_done(sqlite3_stmt *stmt);
+/* Runs sql (no rows expected). Returns 0, or -1 with err set ("<name>: <what>: <sqlite>"). */
+int store_exec(struct store *store, const char *sql, const char *what, char *err, size_t errlen);
+/* Message for a failed sqlite call: "<name>: <what>: <errmsg>", mapping corruption codes to
+ * "file is corrupt". */
+void store_sqlite_error(struct store *store, const char *what, char *err, size_t errlen);
+
+/* store_schema.c */
+
+/* Classifies a file opened for recording and brings it to STORE_SCHEMA_VERSION: a fresh
+ * (empty) database is created through every migration, an older stacktop file is migrated,
+ * anything else is refused. One transaction. Returns 0, or -1 with err set. */
+int store_schema_prepare_for_recording(struct store *store, char *err, size_t errlen);
+/* Checks a file opened read-only: quick_check, application id, version, tables and columns.
+ * Returns 0, or -1 with err set. */
+int store_schema_verify_readonly(struct store *store, char *err, size_t errlen);
+/* PRAGMA quick_check. Returns 0, or -1 with err set ("file is corrupt: ..."). */
+int store_schema_quick_check(struct store *store, char *err, size_t errlen);
+
+/* store_record.c */
+
+/* Inserts the session row of a new recording. Returns 0, or -1 with err set. */
+int store_record_begin_session(struct store *store, const struct store_session_info *info,
+                               char *err, size_t errlen);
+/* Writes the end time and closes the open process rows. Returns 0, or -1 with err set. */
+int store_record_end_session(struct store *store, char *err, size_t errlen);
+/* Frees the live table and finalizes the recording statements. */
+void store_record_free(struct store *store);
+
+/* store_read.c */
+
+/* Frees the session list and finalizes the reading statements. */
+void store_read_free(struct store *store);
+
+#endif

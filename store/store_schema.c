@@ -1,0 +1,460 @@
+/*
+ * store_schema: the schema of a session file, as an ordered list of migration steps, and the
+ * checks that tell a stacktop file from anything else.
+ *
+ * Owns: store_migrations[] (step N takes a file from user_version N to N+1), the expected
+ * tables and columns of the current version, and the classification of a file opened for
+ * recording (fresh, ours and current, ours and older, ours and newer, foreign).
+ * Invariants:
+ *   - store_migrations has exactly STORE_SCHEMA_VERSION entries (checked at compile time);
+ *     adding version 2 = appending one entry, bumping STORE_SCHEMA_VERSION, updating
+ *     store_expected_tables and docs/SCHEMA.md;
+ *   - migrations run in one transaction together with the user_version update, so a file is
+ *     never left half-migrated;
+ *   - step 0 also sets PRAGMA application_id: a file with our id and no tables cannot exist;
+ *   - nothing here writes to a file that is not already a stacktop file or empty.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "store_private.h"
+
+/* One step of the migration path. */
+struct store_migration {
+    int from_version; /* user_version this step applies to; it leaves from_version + 1 */
+    const char *sql;  /* statements to run, separated by semicolons */
+};
+
+#define STORE_STRINGIFY_(x) #x
+#define STORE_STRINGIFY(x)  STORE_STRINGIFY_(x)
+
+static const struct store_migration store_migrations[] = {
+    {0,
+     "PRAGMA application_id = " STORE_STRINGIFY(
+         STORE_APPLICATION_ID) ";"
+                               "CREATE TABLE session ("
+                               "  id INTEGER PRIMARY KEY,"
+                               "  host TEXT NOT NULL,"
+                               "  kernel TEXT NOT NULL,"
+                               "  boot_id TEXT NOT NULL,"
+                               "  command_line TEXT NOT NULL,"
+                               "  interval_seconds REAL NOT NULL,"
+                               "  clock_ticks INTEGER NOT NULL,"
+                               "  boot_time INTEGER NOT NULL,"
+                               "  started_us INTEGER NOT NULL,"
+                               "  ended_us INTEGER"
+                               ");"
+                               "CREATE TABLE tick ("
+                               "  session_id INTEGER NOT NULL REFERENCES session(id),"
+                               "  tick INTEGER NOT NULL,"
+                               "  timestamp_us INTEGER NOT NULL,"
+                               "  uptime_seconds REAL NOT NULL,"
+                               "  load1 REAL NOT NULL,"
+                               "  load5 REAL NOT NULL,"
+                               "  load15 REAL NOT NULL,"
+                               "  cpu_count INTEGER NOT NULL,"
+                               "  cpu_user INTEGER NOT NULL,"
+                               "  cpu_nice INTEGER NOT NULL,"
+                               "  cpu_system INTEGER NOT NULL,"
+                               "  cpu_idle INTEGER NOT NULL,"
+                               "  cpu_iowait INTEGER NOT NULL,"
+                               "  cpu_irq INTEGER NOT NULL,"
+                               "  cpu_softirq INTEGER NOT NULL,"
+                               "  cpu_steal INTEGER NOT NULL,"
+                               "  mem_total_bytes INTEGER NOT NULL,"
+                               "  mem_free_bytes INTEGER NOT NULL,"
+                               "  mem_available_bytes INTEGER NOT NULL,"
+                               "  mem_buffers_bytes INTEGER NOT NULL,"
+                               "  mem_cached_bytes INTEGER NOT NULL,"
+                               "  mem_shared_bytes INTEGER NOT NULL,"
+                               "  mem_used_bytes INTEGER NOT NULL,"
+                               "  swap_total_bytes INTEGER NOT NULL,"
+                               "  swap_free_bytes INTEGER NOT NULL,"
+                               "  tasks_total INTEGER NOT NULL,"
+                               "  tasks_running INTEGER NOT NULL,"
+                               "  threads_total INTEGER NOT NULL,"
+                               "  kernel_threads INTEGER NOT NULL,"
+                               "  PRIMARY KEY (session_id, tick)"
+                               ") WITHOUT ROWID;"
+                               "CREATE TABLE tick_cpu ("
+                               "  session_id INTEGER NOT NULL,"
+                               "  tick INTEGER NOT NULL,"
+                               "  cpu INTEGER NOT NULL,"
+                               "  user INTEGER NOT NULL,"
+                               "  nice INTEGER NOT NULL,"
+                               "  system INTEGER NOT NULL,"
+                               "  idle INTEGER NOT NULL,"
+                               "  iowait INTEGER NOT NULL,"
+                               "  irq INTEGER NOT NULL,"
+                               "  softirq INTEGER NOT NULL,"
+                               "  steal INTEGER NOT NULL,"
+                               "  PRIMARY KEY (session_id, tick, cpu),"
+                               "  FOREIGN KEY (session_id, tick) REFERENCES tick(session_id, tick)"
+                               ") WITHOUT ROWID;"
+                               "CREATE TABLE process ("
+                               "  id INTEGER PRIMARY KEY,"
+                               "  session_id INTEGER NOT NULL REFERENCES session(id),"
+                               "  pid INTEGER NOT NULL,"
+                               "  starttime_ticks INTEGER NOT NULL,"
+                               "  ppid INTEGER NOT NULL,"
+                               "  uid INTEGER NOT NULL,"
+                               "  user TEXT NOT NULL,"
+                               "  comm TEXT NOT NULL,"
+                               "  cmdline TEXT NOT NULL,"
+                               "  is_kernel_thread INTEGER NOT NULL,"
+                               "  first_tick INTEGER NOT NULL,"
+                               "  last_tick INTEGER"
+                               ");"
+                               "CREATE INDEX process_by_identity ON process(session_id, pid, "
+                               "starttime_ticks);"
+                               "CREATE INDEX process_by_last_tick ON process(session_id, "
+                               "last_tick);"
+                               "CREATE TABLE process_sample ("
+                               "  process_id INTEGER NOT NULL REFERENCES process(id),"
+                               "  tick INTEGER NOT NULL,"
+                               "  state TEXT NOT NULL,"
+                               "  ppid INTEGER NOT NULL,"
+                               "  priority INTEGER NOT NULL,"
+                               "  nice INTEGER NOT NULL,"
+                               "  num_threads INTEGER NOT NULL,"
+                               "  vsize_bytes INTEGER NOT NULL,"
+                               "  rss_bytes INTEGER NOT NULL,"
+                               "  utime_ticks INTEGER NOT NULL,"
+                               "  stime_ticks INTEGER NOT NULL,"
+                               "  read_bytes INTEGER NOT NULL,"
+                               "  write_bytes INTEGER NOT NULL,"
+                               "  voluntary_ctxsw INTEGER NOT NULL,"
+                               "  involuntary_ctxsw INTEGER NOT NULL,"
+                               "  fd_count INTEGER NOT NULL,"
+                               "  processor INTEGER NOT NULL,"
+                               "  PRIMARY KEY (process_id, tick)"
+                               ") WITHOUT ROWID;"
+                               /* Views for people using the sqlite3 CLI; the C code never reads
+                                  them. */
+                               "CREATE VIEW process_cpu_usage AS "
+                               "WITH per_process AS ("
+                               "  SELECT p.session_id, p.pid, p.starttime_ticks,"
+                               "         min(p.first_tick) AS first_tick, max(p.last_tick) AS "
+                               "last_tick,"
+                               "         max(p.id) AS newest_row,"
+                               "         max(s.utime_ticks + s.stime_ticks) - min(s.utime_ticks + "
+                               "s.stime_ticks)"
+                               "           AS cpu_ticks,"
+                               "         max(s.rss_bytes) AS peak_rss_bytes"
+                               "  FROM process p JOIN process_sample s ON s.process_id = p.id"
+                               "  GROUP BY p.session_id, p.pid, p.starttime_ticks)"
+                               "SELECT pp.session_id, pp.pid, pp.starttime_ticks, n.user, n.comm, "
+                               "n.cmdline,"
+                               "       CAST(pp.cpu_ticks AS REAL) / nullif(se.clock_ticks, 0) AS "
+                               "cpu_seconds,"
+                               "       pp.peak_rss_bytes, pp.first_tick, pp.last_tick "
+                               "FROM per_process pp JOIN process n ON n.id = pp.newest_row"
+                               "     JOIN session se ON se.id = pp.session_id;"
+                               "CREATE VIEW tick_summary AS "
+                               "SELECT session_id, tick, timestamp_us,"
+                               "       strftime('%Y-%m-%d %H:%M:%f', timestamp_us / 1000000.0, "
+                               "'unixepoch') AS time_utc,"
+                               "       load1, load5, load15, mem_total_bytes, mem_used_bytes,"
+                               "       round(100.0 * mem_used_bytes / nullif(mem_total_bytes, 0), "
+                               "1) AS mem_used_percent,"
+                               "       swap_total_bytes - swap_free_bytes AS swap_used_bytes,"
+                               "       tasks_total, tasks_running, threads_total, kernel_threads, "
+                               "cpu_count,"
+                               "       round(100.0 * (busy - lag(busy) OVER w) / nullif(total - "
+                               "lag(total) OVER w, 0), 1)"
+                               "         AS cpu_percent "
+                               "FROM (SELECT *, cpu_user + cpu_nice + cpu_system + cpu_irq + "
+                               "cpu_softirq + cpu_steal"
+                               "                  AS busy,"
+                               "             cpu_user + cpu_nice + cpu_system + cpu_idle + "
+                               "cpu_iowait + cpu_irq"
+                               "               + cpu_softirq + cpu_steal AS total"
+                               "      FROM tick) "
+                               "WINDOW w AS (PARTITION BY session_id ORDER BY tick);"
+                               "CREATE VIEW process_samples_full AS "
+                               "SELECT p.session_id, t.tick, t.timestamp_us, p.id AS process_id, "
+                               "p.pid,"
+                               "       p.starttime_ticks, p.uid, p.user, p.comm, p.cmdline, "
+                               "p.is_kernel_thread,"
+                               "       s.state, s.ppid, s.priority, s.nice, s.num_threads, "
+                               "s.vsize_bytes, s.rss_bytes,"
+                               "       s.utime_ticks, s.stime_ticks, s.read_bytes, s.write_bytes, "
+                               "s.voluntary_ctxsw,"
+                               "       s.involuntary_ctxsw, s.fd_count, s.processor "
+                               "FROM process p"
+                               "     JOIN tick t ON t.session_id = p.session_id AND t.tick >= "
+                               "p.first_tick"
+                               "          AND (p.last_tick IS NULL OR t.tick <= p.last_tick)"
+                               "     JOIN process_sample s ON s.process_id = p.id"
+                               "          AND s.tick = (SELECT max(s2.tick) FROM process_sample s2"
+                               "                        WHERE s2.process_id = p.id AND s2.tick <= "
+                               "t.tick);"},
+};
+
+_Static_assert(sizeof store_migrations / sizeof store_migrations[0] == STORE_SCHEMA_VERSION,
+               "one migration step per schema version");
+
+/* A table the current version must have, with the columns the code reads or writes. */
+struct store_expected_table {
+    const char *name;           /* table name */
+    const char *const *columns; /* column names, NULL-terminated */
+};
+
+static const char *const store_session_columns[] = {"id",
+                                                    "host",
+                                                    "kernel",
+                                                    "boot_id",
+                                                    "command_line",
+                                                    "interval_seconds",
+                                                    "clock_ticks",
+                                                    "boot_time",
+                                                    "started_us",
+                                                    "ended_us",
+                                                    NULL};
+static const char *const store_tick_columns[] = {"session_id",
+                                                 "tick",
+                                                 "timestamp_us",
+                                                 "uptime_seconds",
+                                                 "load1",
+                                                 "load5",
+                                                 "load15",
+                                                 "cpu_count",
+                                                 "cpu_user",
+                                                 "cpu_nice",
+                                                 "cpu_system",
+                                                 "cpu_idle",
+                                                 "cpu_iowait",
+                                                 "cpu_irq",
+                                                 "cpu_softirq",
+                                                 "cpu_steal",
+                                                 "mem_total_bytes",
+                                                 "mem_free_bytes",
+                                                 "mem_available_bytes",
+                                                 "mem_buffers_bytes",
+                                                 "mem_cached_bytes",
+                                                 "mem_shared_bytes",
+                                                 "mem_used_bytes",
+                                                 "swap_total_bytes",
+                                                 "swap_free_bytes",
+                                                 "tasks_total",
+                                                 "tasks_running",
+                                                 "threads_total",
+                                                 "kernel_threads",
+                                                 NULL};
+static const char *const store_tick_cpu_columns[] = {"session_id", "tick",    "cpu",   "user",
+                                                     "nice",       "system",  "idle",  "iowait",
+                                                     "irq",        "softirq", "steal", NULL};
+static const char *const store_process_columns[] = {
+    "id",      "session_id",       "pid",        "starttime_ticks", "ppid", "uid", "user", "comm",
+    "cmdline", "is_kernel_thread", "first_tick", "last_tick",       NULL};
+static const char *const store_process_sample_columns[] = {"process_id",
+                                                           "tick",
+                                                           "state",
+                                                           "ppid",
+                                                           "priority",
+                                                           "nice",
+                                                           "num_threads",
+                                                           "vsize_bytes",
+                                                           "rss_bytes",
+                                                           "utime_ticks",
+                                                           "stime_ticks",
+                                                           "read_bytes",
+                                                           "write_bytes",
+                                                           "voluntary_ctxsw",
+                                                           "involuntary_ctxsw",
+                                                           "fd_count",
+                                                           "processor",
+                                                           NULL};
+
+static const struct store_expected_table store_expected_tables[] = {
+    {"session", store_session_columns},
+    {"tick", store_tick_columns},
+    {"tick_cpu", store_tick_cpu_columns},
+    {"process", store_process_columns},
+    {"process_sample", store_process_sample_columns},
+};
+
+/* Runs a one-integer pragma or query. Returns 0, or -1 with err set. */
+static int store_schema_query_int(struct store *store, const char *sql, int64_t *out, char *err,
+                                  size_t errlen)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(store->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+        store_sqlite_error(store, "cannot read the file", err, errlen);
+        return -1;
+    }
+    int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_ROW) {
+        store_sqlite_error(store, "cannot read the file", err, errlen);
+        sqlite3_finalize(stmt);
+        return -1;
+    }
+    *out = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return 0;
+}
+
+int store_schema_quick_check(struct store *store, char *err, size_t errlen)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2(store->db, "PRAGMA quick_check(1)", -1, &stmt, NULL) != SQLITE_OK) {
+        store_sqlite_error(store, "cannot check the file", err, errlen);
+        return -1;
+    }
+    int rc = sqlite3_step(stmt);
+    if (rc != SQLITE_ROW) {
+        store_sqlite_error(store, "cannot check the file", err, errlen);
+        sqlite3_finalize(stmt);
+        return -1;
+    }
+    const char *result = (const char *)sqlite3_column_text(stmt, 0);
+    if (!result || strcmp(result, "ok") != 0) {
+        store_error(err, errlen, "%s: file is corrupt: %.200s", store->name,
+                    result ? result : "(no result)");
+        sqlite3_finalize(stmt);
+        return -1;
+    }
+    sqlite3_finalize(stmt);
+    return 0;
+}
+
+/* Checks that every expected table exists as a table with every expected column. */
+static int store_schema_check_tables(struct store *store, char *err, size_t errlen)
+{
+    sqlite3_stmt *table_stmt = NULL, *column_stmt = NULL;
+    int result = -1;
+    if (sqlite3_prepare_v2(store->db,
+                           "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+                           -1, &table_stmt, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(store->db, "SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2",
+                           -1, &column_stmt, NULL) != SQLITE_OK) {
+        store_sqlite_error(store, "cannot read the schema", err, errlen);
+        goto finalize_statements;
+    }
+    for (size_t t = 0; t < sizeof store_expected_tables / sizeof store_expected_tables[0]; t++) {
+        const struct store_expected_table *table = &store_expected_tables[t];
+        sqlite3_bind_text(table_stmt, 1, table->name, -1, SQLITE_STATIC);
+        if (sqlite3_step(table_stmt) != SQLITE_ROW) {
+            store_sqlite_error(store, "cannot read the schema", err, errlen);
+            goto finalize_statements;
+        }
+        int64_t found = sqlite3_column_int64(table_stmt, 0);
+        sqlite3_reset(table_stmt);
+        if (found != 1) {
+            store_error(err, errlen, "%s: not a stacktop session file (no table '%s')", store->name,
+                        table->name);
+            goto finalize_statements;
+        }
+        for (const char *const *column = table->columns; *column; column++) {
+            sqlite3_bind_text(column_stmt, 1, table->name, -1, SQLITE_STATIC);
+            sqlite3_bind_text(column_stmt, 2, *column, -1, SQLITE_STATIC);
+            if (sqlite3_step(column_stmt) != SQLITE_ROW) {
+                store_sqlite_error(store, "cannot read the schema", err, errlen);
+                goto finalize_statements;
+            }
+            found = sqlite3_column_int64(column_stmt, 0);
+            sqlite3_reset(column_stmt);
+            if (found != 1) {
+                store_error(err, errlen,
+                            "%s: not a stacktop session file (table '%s' has no column '%s')",
+                            store->name, table->name, *column);
+                goto finalize_statements;
+            }
+        }
+    }
+    result = 0;
+finalize_statements:
+    sqlite3_finalize(column_stmt);
+    sqlite3_finalize(table_stmt);
+    return result;
+}
+
+/* Refuses versions this build cannot handle. */
+static int store_schema_check_version(struct store *store, int64_t version, int64_t oldest,
+                                      char *err, size_t errlen)
+{
+    if (version > STORE_SCHEMA_VERSION) {
+        store_error(err, errlen,
+                    "%s: schema version %lld is newer than this stacktop supports (%d); "
+                    "open it with a newer stacktop",
+                    store->name, (long long)version, STORE_SCHEMA_VERSION);
+        return -1;
+    }
+    if (version < oldest) {
+        store_error(err, errlen,
+                    "%s: schema version %lld is too old to read (this stacktop reads %d to %d)",
+                    store->name, (long long)version, (int)oldest, STORE_SCHEMA_VERSION);
+        return -1;
+    }
+    return 0;
+}
+
+/* Applies migration steps from version to STORE_SCHEMA_VERSION in one transaction. */
+static int store_schema_migrate(struct store *store, int64_t version, char *err, size_t errlen)
+{
+    if (store_exec(store, "BEGIN IMMEDIATE", "cannot start the migration", err, errlen) < 0)
+        return -1;
+    for (int64_t v = version; v < STORE_SCHEMA_VERSION; v++) {
+        const struct store_migration *step = &store_migrations[v];
+        char what[96], set_version[64];
+        snprintf(what, sizeof what, "cannot migrate schema version %lld to %lld", (long long)v,
+                 (long long)v + 1);
+        snprintf(set_version, sizeof set_version, "PRAGMA user_version = %d",
+                 step->from_version + 1);
+        if (step->from_version != v || store_exec(store, step->sql, what, err, errlen) < 0 ||
+            store_exec(store, set_version, what, err, errlen) < 0)
+            goto roll_back;
+    }
+    if (store_exec(store, "COMMIT", "cannot commit the migration", err, errlen) < 0)
+        goto roll_back;
+    return 0;
+roll_back:
+    sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+int store_schema_prepare_for_recording(struct store *store, char *err, size_t errlen)
+{
+    int64_t application_id, version, objects;
+    if (store_schema_query_int(store, "PRAGMA application_id", &application_id, err, errlen) < 0 ||
+        store_schema_query_int(store, "PRAGMA user_version", &version, err, errlen) < 0 ||
+        store_schema_query_int(store, "SELECT count(*) FROM sqlite_schema", &objects, err, errlen) <
+            0)
+        return -1;
+    bool fresh = application_id == 0 && version == 0 && objects == 0;
+    if (!fresh && application_id != STORE_APPLICATION_ID) {
+        store_error(err, errlen,
+                    "%s: not a stacktop session file (an SQLite database of another "
+                    "application); refusing to write into it",
+                    store->name);
+        return -1;
+    }
+    if (!fresh) {
+        if (store_schema_quick_check(store, err, errlen) < 0 ||
+            store_schema_check_version(store, version, 0, err, errlen) < 0)
+            return -1;
+    }
+    if (version < STORE_SCHEMA_VERSION && store_schema_migrate(store, version, err, errlen) < 0)
+        return -1;
+    return store_schema_check_tables(store, err, errlen);
+}
+
+int store_schema_verify_readonly(struct store *store, char *err, size_t errlen)
+{
+    int64_t application_id, version;
+    if (store_schema_quick_check(store, err, errlen) < 0 ||
+        store_schema_query_int(store, "PRAGMA application_id", &application_id, err, errlen) < 0 ||
+        store_schema_query_int(store, "PRAGMA user_version", &version, err, errlen) < 0)
+        return -1;
+    if (application_id != STORE_APPLICATION_ID) {
+        /* Name the first missing table when there is one: the more useful message. */
+        if (store_schema_check_tables(store, err, errlen) < 0)
+            return -1;
+        store_error(err, errlen, "%s: not a stacktop session file (application id 0x%08llx)",
+                    store->name, (unsigned long long)(uint32_t)application_id);
+        return -1;
+    }
+    if (store_schema_check_version(store, version, STORE_SCHEMA_OLDEST_READABLE, err, errlen) < 0)
+        return -1;
+    return store_schema_check_tables(store, err, errlen);
+}

@@ -1,0 +1,112 @@
+/*
+ * app: the console's state and main loop. The app owns the collector (data + recording), the
+ * view options, the selection, and a stack-free notion of the current view; views draw from
+ * this state and change it only through the actions bound in keys.c.
+ *
+ * Invariants:
+ *   - the selection is a pid (selected_pid), not a row index: it survives re-sorts,
+ *     filtering and refreshes; selected_index is recomputed from it after every rebuild;
+ *   - rows point into the proctable and are rebuilt after every refresh;
+ *   - nothing here knows colours: drawing asks theme_attr() for a role.
+ */
+#ifndef STACKTOP_APP_H
+#define STACKTOP_APP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "collector.h"
+#include "options.h"
+#include "procview.h"
+#include "store.h"
+#include "theme.h"
+
+/* The views of the console. */
+enum view_id {
+    VIEW_PROCESSES, /* the process table (main view) */
+    VIEW_DETAILS,   /* one process: identity, threads, sparklines */
+    VIEW_HELP,      /* keys, generated from the binding table */
+    VIEW_COUNT
+};
+
+/* What typed characters currently go to. */
+enum input_mode {
+    INPUT_NONE,      /* keys are commands */
+    INPUT_SEARCH,    /* keys edit the search text */
+    INPUT_FILTER,    /* keys edit the filter text */
+    INPUT_SORT_MENU, /* arrows pick the sort column */
+};
+
+#define APP_TEXT_MAX 128 /* longest search or filter text */
+
+/* Screen geometry computed by the last draw, used by mouse handling. */
+struct app_layout {
+    int header_rows;                /* rows used by meters */
+    int table_header_row;           /* screen row of the column titles, -1 if hidden */
+    int table_top;                  /* first screen row of process rows */
+    int table_rows;                 /* process rows that fit */
+    int column_start[COLUMN_COUNT]; /* screen column where each table column starts */
+    int column_end[COLUMN_COUNT];   /* one past its last cell */
+    bool too_small;                 /* the terminal is below the minimum size */
+};
+
+/* Details view state. */
+struct app_details {
+    pid_t pid;                      /* process shown */
+    uint64_t starttime_ticks;       /* its identity, to notice pid reuse */
+    struct proc_details facts;      /* cmdline, cwd, exe (read on open) */
+    char error[256];                /* why facts are missing ("process 123 exited") */
+    bool exited;                    /* the process is gone; the view keeps the last data */
+    int scroll;                     /* first thread row shown */
+};
+
+/* The whole console. */
+struct app {
+    const struct options *options;      /* command line */
+    struct collector collector;         /* /proc + session database */
+    struct theme theme;                 /* active theme */
+    char **theme_names;                 /* themes available for cycling */
+    size_t theme_count;                 /* entries in theme_names */
+    size_t theme_index;                 /* index of the active theme in theme_names */
+    bool allow_color;                   /* false when NO_COLOR is set */
+    bool utf8;                          /* the terminal takes UTF-8 (box drawing, sparklines) */
+    bool quit;                          /* leave the main loop */
+    bool frozen;                        /* Space: no refresh until pressed again */
+    enum view_id view;                  /* current view */
+    enum input_mode input;              /* where keys go */
+    struct procview_options view_options; /* sort, tree, threads, kernel threads, filter */
+    char filter[APP_TEXT_MAX];          /* filter text (view_options.filter points here) */
+    char search[APP_TEXT_MAX];          /* last search text */
+    struct procview_row *rows;          /* visible rows */
+    size_t row_count;                   /* entries in rows */
+    size_t row_capacity;                /* allocated rows */
+    pid_t selected_pid;                 /* selection, by pid; 0 before the first refresh */
+    long selected_index;                /* row of selected_pid in rows, -1 if not visible */
+    long scroll;                        /* first visible row */
+    int sort_menu_index;                /* highlighted entry of the sort menu */
+    struct app_details details;         /* details view */
+    int help_scroll;                    /* first help line shown */
+    char status[256];                   /* transient message for the footer */
+    double status_until;                /* monotonic time at which status expires */
+    double next_refresh;                /* monotonic time of the next refresh */
+    struct app_layout layout;           /* geometry of the last draw */
+};
+
+/* Runs the console until the user quits; returns the exit status. */
+int app_run(const struct options *options, int argc, char **argv);
+
+/* --- shared by views and key actions --- */
+
+/* Rebuilds rows from the current table and view options, keeping the selection. */
+void app_rebuild_rows(struct app *app);
+/* Moves the selection to row index (clamped) and scrolls it into view. */
+void app_select_index(struct app *app, long index);
+/* Shows a message in the footer for a few seconds. */
+void app_set_status(struct app *app, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Opens the details view for the selected process. */
+void app_open_details(struct app *app);
+/* Seconds on the monotonic clock. */
+double app_now(void);
+
+#endif

@@ -1,0 +1,372 @@
+/*
+ * keys: the binding table and the actions it names. Each action is a small function of the
+ * app; the table is the single place where a key gets a meaning, so help can never lie.
+ */
+#include "keys.h"
+
+#define NCURSES_WIDECHAR 1
+#include <curses.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "xalloc.h"
+
+#define CONTROL(c) ((c)&0x1f)
+
+/* ---- actions: global ---- */
+
+static void action_help(struct app *app)
+{
+    app->view = VIEW_HELP;
+    app->help_scroll = 0;
+}
+
+static void action_quit(struct app *app)
+{
+    app->quit = true;
+}
+
+static void action_freeze(struct app *app)
+{
+    app->frozen = !app->frozen;
+    if (!app->frozen)
+        app->next_refresh = 0; /* refresh at once when thawed */
+}
+
+static void action_cycle_theme(struct app *app)
+{
+    if (app->theme_count == 0)
+        return;
+    app->theme_index = (app->theme_index + 1) % app->theme_count;
+    const char *name = app->theme_names[app->theme_index];
+    int warnings = theme_load(name, &app->theme, NULL, NULL);
+    theme_activate(&app->theme, app->allow_color);
+    if (warnings > 0)
+        app_set_status(app, "theme %s: %d malformed line(s) ignored", name, warnings);
+    else
+        app_set_status(app, "theme: %s", name);
+}
+
+static void action_back(struct app *app)
+{
+    if (app->view != VIEW_PROCESSES) {
+        app->view = VIEW_PROCESSES;
+        app->collector.table_options.details_pid = 0;
+        return;
+    }
+    if (app->filter[0]) {
+        app->filter[0] = '\0';
+        app->view_options.filter = NULL;
+        app_rebuild_rows(app);
+        app_set_status(app, "filter cleared");
+    }
+}
+
+/* ---- actions: process table ---- */
+
+static void select_by(struct app *app, long delta)
+{
+    long from = app->selected_index < 0 ? 0 : app->selected_index;
+    app_select_index(app, from + delta);
+}
+
+static void action_up(struct app *app)
+{
+    select_by(app, -1);
+}
+
+static void action_down(struct app *app)
+{
+    select_by(app, 1);
+}
+
+static void action_page_up(struct app *app)
+{
+    select_by(app, -(app->layout.table_rows > 1 ? app->layout.table_rows - 1 : 1));
+}
+
+static void action_page_down(struct app *app)
+{
+    select_by(app, app->layout.table_rows > 1 ? app->layout.table_rows - 1 : 1);
+}
+
+static void action_home(struct app *app)
+{
+    app_select_index(app, 0);
+}
+
+static void action_end(struct app *app)
+{
+    app_select_index(app, (long)app->row_count - 1);
+}
+
+static void action_search(struct app *app)
+{
+    app->input = INPUT_SEARCH;
+}
+
+static void action_filter(struct app *app)
+{
+    app->input = INPUT_FILTER;
+}
+
+static void action_tree(struct app *app)
+{
+    app->view_options.tree = !app->view_options.tree;
+    app_rebuild_rows(app);
+}
+
+static void set_sort(struct app *app, enum column_id column)
+{
+    if (app->view_options.sort_column == column)
+        app->view_options.descending = !app->view_options.descending;
+    else
+        app->view_options.descending = columns_table[column].descending_first;
+    app->view_options.sort_column = column;
+    app_rebuild_rows(app);
+    app_set_status(app, "sorted by %s%s", columns_table[column].title,
+                   app->view_options.descending ? " (descending)" : " (ascending)");
+}
+
+static void action_sort_menu(struct app *app)
+{
+    app->input = INPUT_SORT_MENU;
+    app->sort_menu_index = (int)app->view_options.sort_column;
+}
+
+static void shift_sort(struct app *app, int delta)
+{
+    int column = ((int)app->view_options.sort_column + delta + COLUMN_COUNT) % COLUMN_COUNT;
+    app->view_options.sort_column = (enum column_id)column;
+    app->view_options.descending = columns_table[column].descending_first;
+    app_rebuild_rows(app);
+    app_set_status(app, "sorted by %s", columns_table[column].title);
+}
+
+static void action_sort_left(struct app *app)
+{
+    shift_sort(app, -1);
+}
+
+static void action_sort_right(struct app *app)
+{
+    shift_sort(app, 1);
+}
+
+static void action_invert_sort(struct app *app)
+{
+    app->view_options.descending = !app->view_options.descending;
+    app_rebuild_rows(app);
+}
+
+static void action_sort_cpu(struct app *app)
+{
+    set_sort(app, COLUMN_CPU);
+}
+
+static void action_sort_memory(struct app *app)
+{
+    set_sort(app, COLUMN_MEM);
+}
+
+static void action_sort_time(struct app *app)
+{
+    set_sort(app, COLUMN_TIME);
+}
+
+static void action_sort_pid(struct app *app)
+{
+    set_sort(app, COLUMN_PID);
+}
+
+static void action_threads(struct app *app)
+{
+    app->view_options.show_threads = !app->view_options.show_threads;
+    app->collector.table_options.collect_threads = app->view_options.show_threads;
+    app->next_refresh = 0; /* thread rows need a refresh to exist */
+    app_set_status(app, "thread rows %s", app->view_options.show_threads ? "shown" : "hidden");
+}
+
+static void action_kernel_threads(struct app *app)
+{
+    app->view_options.show_kernel_threads = !app->view_options.show_kernel_threads;
+    app_rebuild_rows(app);
+    app_set_status(app, "kernel threads %s",
+                   app->view_options.show_kernel_threads ? "shown" : "hidden");
+}
+
+static void action_details(struct app *app)
+{
+    app_open_details(app);
+}
+
+/* ---- actions: details and help (scrolling) ---- */
+
+static void action_details_up(struct app *app)
+{
+    if (app->details.scroll > 0)
+        app->details.scroll--;
+}
+
+static void action_details_down(struct app *app)
+{
+    app->details.scroll++; /* clamped when drawn */
+}
+
+static void action_help_up(struct app *app)
+{
+    if (app->help_scroll > 0)
+        app->help_scroll--;
+}
+
+static void action_help_down(struct app *app)
+{
+    app->help_scroll++; /* clamped when drawn */
+}
+
+static const struct key_binding key_table[] = {
+    {KEY_F(1), "F1", KEY_SCOPE_GLOBAL, action_help, "show this help"},
+    {'?', "?", KEY_SCOPE_GLOBAL, action_help, "show this help"},
+    {'q', "q", KEY_SCOPE_GLOBAL, action_quit, "quit (the session file is closed and kept)"},
+    {KEY_F(10), "F10", KEY_SCOPE_GLOBAL, action_quit,
+     "quit (the session file is closed and kept)"},
+    {' ', "Space", KEY_SCOPE_GLOBAL, action_freeze,
+     "freeze / unfreeze the display (no refresh while frozen)"},
+    {'C', "C", KEY_SCOPE_GLOBAL, action_cycle_theme, "next colour theme"},
+    {27, "Esc", KEY_SCOPE_GLOBAL, action_back, "back to the process table; clear the filter"},
+    {KEY_BACKSPACE, "Backspace", KEY_SCOPE_DETAILS, action_back, "back to the process table"},
+    {KEY_LEFT, "Left", KEY_SCOPE_DETAILS, action_back, "back to the process table"},
+    {KEY_BACKSPACE, "Backspace", KEY_SCOPE_HELP, action_back, "back to the process table"},
+
+    {KEY_UP, "Up", KEY_SCOPE_PROCESSES, action_up, "select the previous process"},
+    {'k', "k", KEY_SCOPE_PROCESSES, action_up, "select the previous process"},
+    {KEY_DOWN, "Down", KEY_SCOPE_PROCESSES, action_down, "select the next process"},
+    {'j', "j", KEY_SCOPE_PROCESSES, action_down, "select the next process"},
+    {KEY_PPAGE, "PgUp", KEY_SCOPE_PROCESSES, action_page_up, "one page up"},
+    {KEY_NPAGE, "PgDn", KEY_SCOPE_PROCESSES, action_page_down, "one page down"},
+    {KEY_HOME, "Home", KEY_SCOPE_PROCESSES, action_home, "first process"},
+    {KEY_END, "End", KEY_SCOPE_PROCESSES, action_end, "last process"},
+    {'/', "/", KEY_SCOPE_PROCESSES, action_search,
+     "incremental search (F3 again: next match, Shift-F3: previous)"},
+    {KEY_F(3), "F3", KEY_SCOPE_PROCESSES, action_search,
+     "incremental search (F3 again: next match, Shift-F3: previous)"},
+    {'\\', "\\", KEY_SCOPE_PROCESSES, action_filter,
+     "filter: hide processes whose name does not match (Esc clears)"},
+    {KEY_F(4), "F4", KEY_SCOPE_PROCESSES, action_filter,
+     "filter: hide processes whose name does not match (Esc clears)"},
+    {'t', "t", KEY_SCOPE_PROCESSES, action_tree, "tree view by parent on/off"},
+    {KEY_F(5), "F5", KEY_SCOPE_PROCESSES, action_tree, "tree view by parent on/off"},
+    {KEY_F(6), "F6", KEY_SCOPE_PROCESSES, action_sort_menu, "choose the sort column"},
+    {'<', "<", KEY_SCOPE_PROCESSES, action_sort_left, "sort by the column to the left"},
+    {',', ",", KEY_SCOPE_PROCESSES, action_sort_left, "sort by the column to the left"},
+    {'>', ">", KEY_SCOPE_PROCESSES, action_sort_right, "sort by the column to the right"},
+    {'.', ".", KEY_SCOPE_PROCESSES, action_sort_right, "sort by the column to the right"},
+    {'I', "I", KEY_SCOPE_PROCESSES, action_invert_sort, "invert the sort order"},
+    {'P', "P", KEY_SCOPE_PROCESSES, action_sort_cpu, "sort by CPU%"},
+    {'M', "M", KEY_SCOPE_PROCESSES, action_sort_memory, "sort by MEM%"},
+    {'T', "T", KEY_SCOPE_PROCESSES, action_sort_time, "sort by TIME+"},
+    {'N', "N", KEY_SCOPE_PROCESSES, action_sort_pid, "sort by PID"},
+    {'H', "H", KEY_SCOPE_PROCESSES, action_threads, "show / hide thread rows"},
+    {'K', "K", KEY_SCOPE_PROCESSES, action_kernel_threads, "show / hide kernel threads"},
+    {'\r', "Enter", KEY_SCOPE_PROCESSES, action_details,
+     "details of the selected process: threads and history"},
+    {'\n', "Enter", KEY_SCOPE_PROCESSES, action_details,
+     "details of the selected process: threads and history"},
+    {KEY_ENTER, "Enter", KEY_SCOPE_PROCESSES, action_details,
+     "details of the selected process: threads and history"},
+
+    {KEY_UP, "Up", KEY_SCOPE_DETAILS, action_details_up, "scroll the thread list"},
+    {KEY_DOWN, "Down", KEY_SCOPE_DETAILS, action_details_down, "scroll the thread list"},
+    {KEY_UP, "Up", KEY_SCOPE_HELP, action_help_up, "scroll"},
+    {KEY_DOWN, "Down", KEY_SCOPE_HELP, action_help_down, "scroll"},
+};
+
+#define KEY_TABLE_SIZE (sizeof key_table / sizeof key_table[0])
+
+static enum key_scope scope_of_view(enum view_id view)
+{
+    static const enum key_scope scopes[VIEW_COUNT] = {
+        [VIEW_PROCESSES] = KEY_SCOPE_PROCESSES,
+        [VIEW_DETAILS] = KEY_SCOPE_DETAILS,
+        [VIEW_HELP] = KEY_SCOPE_HELP,
+    };
+    return scopes[view];
+}
+
+bool keys_dispatch(struct app *app, int key)
+{
+    enum key_scope scope = scope_of_view(app->view);
+    /* A binding of the view wins over a global one for the same key. */
+    const struct key_binding *global = NULL;
+    for (size_t i = 0; i < KEY_TABLE_SIZE; i++) {
+        if (key_table[i].key != key)
+            continue;
+        if (key_table[i].scope == scope) {
+            key_table[i].action(app);
+            return true;
+        }
+        if (key_table[i].scope == KEY_SCOPE_GLOBAL && !global)
+            global = &key_table[i];
+    }
+    if (global) {
+        global->action(app);
+        return true;
+    }
+    return false;
+}
+
+size_t keys_help_lines(char lines[][128], size_t max)
+{
+    static const struct {
+        enum key_scope scope; /* bindings of this scope */
+        const char *title;    /* section heading */
+    } sections[] = {
+        {KEY_SCOPE_GLOBAL, "Everywhere"},
+        {KEY_SCOPE_PROCESSES, "Process table"},
+        {KEY_SCOPE_DETAILS, "Details view"},
+        {KEY_SCOPE_HELP, "Help view"},
+    };
+    size_t count = 0;
+    bool used[KEY_TABLE_SIZE] = {false};
+    for (size_t s = 0; s < sizeof sections / sizeof sections[0]; s++) {
+        if (count < max)
+            snprintf(lines[count], 128, "%s", sections[s].title);
+        count++;
+        for (size_t i = 0; i < KEY_TABLE_SIZE; i++) {
+            if (used[i] || key_table[i].scope != sections[s].scope)
+                continue;
+            /* Gather every key of this scope with the same action into one line. */
+            char keys_text[64] = "";
+            size_t length = 0;
+            for (size_t j = i; j < KEY_TABLE_SIZE; j++) {
+                if (key_table[j].scope != key_table[i].scope ||
+                    key_table[j].action != key_table[i].action)
+                    continue;
+                used[j] = true;
+                if (strstr(keys_text, key_table[j].label) && j != i)
+                    continue; /* the same label twice (Enter) */
+                int n = snprintf(keys_text + length, sizeof keys_text - length, "%s%s",
+                                 length ? " " : "", key_table[j].label);
+                if (n > 0 && (size_t)n < sizeof keys_text - length)
+                    length += (size_t)n;
+            }
+            if (count < max)
+                snprintf(lines[count], 128, "  %-16s %s", keys_text, key_table[i].help);
+            count++;
+        }
+        if (count < max)
+            lines[count][0] = '\0';
+        count++;
+    }
+    static const char *mouse_lines[] = {
+        "Mouse",
+        "  click            select a process; on a column title: sort by it (again: invert)",
+        "  wheel            scroll",
+    };
+    for (size_t i = 0; i < sizeof mouse_lines / sizeof mouse_lines[0]; i++) {
+        if (count < max)
+            snprintf(lines[count], 128, "%s", mouse_lines[i]);
+        count++;
+    }
+    return count;
+}
