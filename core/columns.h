@@ -35,11 +35,11 @@ enum column_id {
 
 /* Static description of one column. */
 struct column_info {
-    enum column_id id;      /* the column */
-    const char *title;      /* header text */
-    int width;              /* display width in cells; 0 = the rest of the line */
-    bool right_aligned;     /* numbers are right aligned */
-    bool descending_first;  /* first sort on this column is descending (CPU%, MEM%, ...) */
+    enum column_id id;     /* the column */
+    const char *title;     /* header text */
+    int width;             /* display width in cells; 0 = the rest of the line */
+    bool right_aligned;    /* numbers are right aligned */
+    bool descending_first; /* first sort on this column is descending (CPU%, MEM%, ...) */
 };
 
 extern const struct column_info columns_table[COLUMN_COUNT];
@@ -59,9 +59,9 @@ int columns_compare_value(enum column_id column, const struct proc_entry *a,
 int columns_compare_tie(const struct proc_entry *a, const struct proc_entry *b);
 
 /* Formats the column of e into buf (NUL-terminated, truncated to buflen). Memory in human units
- * like htop (KiB below 100000, then M, G, T); TIME+ as m:ss.cc or h:mm:ss. clock_ticks is
- * proctable_clock_ticks(). COMMAND gives cmdline (or comm for kernel threads / empty cmdline),
- * raw: the caller sanitizes. */
+ * like htop (KiB below 100000, then M, G, T); TIME+ as format_cpu_time() (m:ss.cc, 12h34:56, NNNh).
+ * clock_ticks is proctable_clock_ticks(). COMMAND gives cmdline (or comm for kernel threads / empty
+ * cmdline), raw: the caller sanitizes. */
 void columns_format(enum column_id column, const struct proc_entry *e, long clock_ticks, char *buf,
                     size_t buflen);
 

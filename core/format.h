@@ -14,7 +14,8 @@ void format_bytes_compact(uint64_t bytes, char *buf, size_t buflen);
 void format_bytes_long(uint64_t bytes, char *buf, size_t buflen);
 /* Bytes per second: "0 B/s", "12.5 KiB/s". */
 void format_rate(double bytes_per_second, char *buf, size_t buflen);
-/* CPU time in clock ticks as htop's TIME+: "m:ss.cc" under an hour, else "hh:mm:ss"/"NNNh". */
+/* CPU time in clock ticks as htop's TIME+: "m:ss.cc" under an hour, "12h34:56" under 100
+ * hours, then "NNNh"; never more than 9 characters. */
 void format_cpu_time(uint64_t ticks, long clock_ticks, char *buf, size_t buflen);
 /* Uptime: "3 days, 04:05:06" or "04:05:06". */
 void format_uptime(double seconds, char *buf, size_t buflen);

@@ -45,23 +45,23 @@ struct proc_metrics {
 
 /* One row of the table: a process, or a thread when is_thread is set. */
 struct proc_entry {
-    pid_t pid;                      /* process id, or thread id for a thread row */
-    pid_t tgid;                     /* owning process id; equals pid for a process row */
-    uint64_t starttime_ticks;       /* start time in clock ticks after boot; identity */
-    uid_t uid;                      /* real uid of the owner */
-    char user[PROC_USER_MAX];       /* owner's name, or the uid in decimal if unknown */
-    char comm[PROC_COMM_MAX];       /* command name from stat (raw bytes, may hold anything) */
-    char *cmdline;                  /* argv joined by spaces (raw); "" for kernel threads */
-    char wchan[PROC_WCHAN_MAX];     /* kernel wait channel; only filled for detailed threads */
-    bool is_kernel_thread;          /* child of kthreadd (or kthreadd itself): no user space */
-    bool is_thread;                 /* a thread row (pid != tgid) */
-    struct proc_metrics metrics;    /* this tick's metrics */
-    double cpu_percent;             /* CPU use over the last interval; 100 = one full CPU */
-    double mem_percent;             /* rss as a share of physical memory, percent */
-    double read_rate;               /* storage read bytes per second over the last interval */
-    double write_rate;              /* storage write bytes per second over the last interval */
-    uint64_t first_seen_tick;       /* refresh number at which this entry appeared */
-    uint64_t details_tick;          /* refresh number of the last io/status/fd read */
+    pid_t pid;                   /* process id, or thread id for a thread row */
+    pid_t tgid;                  /* owning process id; equals pid for a process row */
+    uint64_t starttime_ticks;    /* start time in clock ticks after boot; identity */
+    uid_t uid;                   /* real uid of the owner */
+    char user[PROC_USER_MAX];    /* owner's name, or the uid in decimal if unknown */
+    char comm[PROC_COMM_MAX];    /* command name from stat (raw bytes, may hold anything) */
+    char *cmdline;               /* argv joined by spaces (raw); "" for kernel threads */
+    char wchan[PROC_WCHAN_MAX];  /* kernel wait channel; only filled for detailed threads */
+    bool is_kernel_thread;       /* child of kthreadd (or kthreadd itself): no user space */
+    bool is_thread;              /* a thread row (pid != tgid) */
+    struct proc_metrics metrics; /* this tick's metrics */
+    double cpu_percent;          /* CPU use over the last interval; 100 = one full CPU */
+    double mem_percent;          /* rss as a share of physical memory, percent */
+    double read_rate;            /* storage read bytes per second over the last interval */
+    double write_rate;           /* storage write bytes per second over the last interval */
+    uint64_t first_seen_tick;    /* refresh number at which this entry appeared */
+    uint64_t details_tick;       /* refresh number of the last io/status/fd read */
 };
 
 /* Raw CPU time counters of one CPU (or of the total), in clock ticks, from /proc/stat. */
@@ -88,10 +88,10 @@ struct cpu_usage {
 
 /* System-wide metrics of one refresh. */
 struct system_metrics {
-    uint64_t timestamp_us;     /* wall clock (CLOCK_REALTIME) of this refresh, microseconds */
-    double uptime_seconds;     /* from /proc/uptime */
-    double load[3];            /* 1, 5 and 15 minute load averages */
-    int cpu_count;             /* number of entries in cpu_raw / cpu (online CPUs seen) */
+    uint64_t timestamp_us;          /* wall clock (CLOCK_REALTIME) of this refresh, microseconds */
+    double uptime_seconds;          /* from /proc/uptime */
+    double load[3];                 /* 1, 5 and 15 minute load averages */
+    int cpu_count;                  /* number of entries in cpu_raw / cpu (online CPUs seen) */
     struct cpu_times cpu_total_raw; /* aggregate "cpu" line */
     struct cpu_times *cpu_raw;      /* per-CPU raw counters, cpu_count entries */
     struct cpu_usage cpu_total;     /* aggregate usage over the last interval */
@@ -136,8 +136,8 @@ void proctable_free(struct proctable *table);
 
 /* One refresh: mark every live entry, read the new ones, sweep the vanished.
  * Returns 0, or -1 with a message in err when /proc itself cannot be read. */
-int proctable_refresh(struct proctable *table, const struct proctable_options *options,
-                      char *err, size_t errlen);
+int proctable_refresh(struct proctable *table, const struct proctable_options *options, char *err,
+                      size_t errlen);
 
 /* Rows of the current refresh, processes and threads mixed, in no particular order. */
 size_t proctable_count(const struct proctable *table);

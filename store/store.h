@@ -27,55 +27,55 @@
 
 /* Identity of a recording session, written once at open. */
 struct store_session_info {
-    const char *host;          /* nodename */
-    const char *kernel;        /* uname release and version */
-    const char *boot_id;       /* /proc/sys/kernel/random/boot_id */
-    const char *command_line;  /* stacktop's own argv, joined by spaces */
-    double interval_seconds;   /* refresh delay */
-    long clock_ticks;          /* sysconf(_SC_CLK_TCK), to turn tick counters into seconds */
-    uint64_t boot_time;        /* boot time, Unix seconds */
-    uint64_t started_us;       /* session start, Unix microseconds */
+    const char *host;         /* nodename */
+    const char *kernel;       /* uname release and version */
+    const char *boot_id;      /* /proc/sys/kernel/random/boot_id */
+    const char *command_line; /* stacktop's own argv, joined by spaces */
+    double interval_seconds;  /* refresh delay */
+    long clock_ticks;         /* sysconf(_SC_CLK_TCK), to turn tick counters into seconds */
+    uint64_t boot_time;       /* boot time, Unix seconds */
+    uint64_t started_us;      /* session start, Unix microseconds */
 };
 
 /* A session as read back from a file. Strings are owned by the store handle. */
 struct store_session {
-    int64_t id;                /* row id in the session table */
-    const char *host;          /* nodename */
-    const char *kernel;        /* kernel release and version */
-    const char *boot_id;       /* boot id */
-    const char *command_line;  /* stacktop's argv */
-    double interval_seconds;   /* refresh delay */
-    long clock_ticks;          /* clock ticks per second on the recording machine */
-    uint64_t started_us;       /* start, Unix microseconds */
-    uint64_t ended_us;         /* end, Unix microseconds; 0 if the session did not close */
-    uint64_t tick_count;       /* ticks recorded */
+    int64_t id;               /* row id in the session table */
+    const char *host;         /* nodename */
+    const char *kernel;       /* kernel release and version */
+    const char *boot_id;      /* boot id */
+    const char *command_line; /* stacktop's argv */
+    double interval_seconds;  /* refresh delay */
+    long clock_ticks;         /* clock ticks per second on the recording machine */
+    uint64_t started_us;      /* start, Unix microseconds */
+    uint64_t ended_us;        /* end, Unix microseconds; 0 if the session did not close */
+    uint64_t tick_count;      /* ticks recorded */
 };
 
 /* One process as reconstructed at a tick. */
 struct store_process {
-    pid_t pid;                    /* process id */
-    uint64_t starttime_ticks;     /* start time, identity with pid */
-    uid_t uid;                    /* owner uid */
-    char user[PROC_USER_MAX];     /* owner name at recording time */
-    char comm[PROC_COMM_MAX];     /* command name (raw) */
-    char *cmdline;                /* command line (raw), owned by the containing store_tick */
-    bool is_kernel_thread;        /* kernel thread */
-    struct proc_metrics metrics;  /* metrics in force at the tick */
+    pid_t pid;                   /* process id */
+    uint64_t starttime_ticks;    /* start time, identity with pid */
+    uid_t uid;                   /* owner uid */
+    char user[PROC_USER_MAX];    /* owner name at recording time */
+    char comm[PROC_COMM_MAX];    /* command name (raw) */
+    char *cmdline;               /* command line (raw), owned by the containing store_tick */
+    bool is_kernel_thread;       /* kernel thread */
+    struct proc_metrics metrics; /* metrics in force at the tick */
 };
 
 /* Everything recorded for one tick, reconstructed. */
 struct store_tick {
-    uint64_t index;                 /* 1-based tick number within the session */
-    struct system_metrics system;   /* system metrics (cpu arrays owned by this struct) */
-    struct store_process *processes;/* processes alive at the tick, sorted by pid */
-    size_t process_count;           /* entries in processes */
+    uint64_t index;                  /* 1-based tick number within the session */
+    struct system_metrics system;    /* system metrics (cpu arrays owned by this struct) */
+    struct store_process *processes; /* processes alive at the tick, sorted by pid */
+    size_t process_count;            /* entries in processes */
 };
 
 /* One point of a process's history: metrics in force at a tick. */
 struct store_history_point {
-    uint64_t tick;                  /* tick number */
-    uint64_t timestamp_us;          /* wall clock of the tick */
-    struct proc_metrics metrics;    /* metrics in force at that tick */
+    uint64_t tick;               /* tick number */
+    uint64_t timestamp_us;       /* wall clock of the tick */
+    struct proc_metrics metrics; /* metrics in force at that tick */
 };
 
 struct store;
@@ -109,8 +109,8 @@ size_t store_sessions(struct store *store, const struct store_session **out);
 
 /* Reconstructs tick index (1-based) of the session with id session_id (0 = the last session).
  * Returns 0, or -1 with err set. Free with store_tick_free(). */
-int store_load_tick(struct store *store, int64_t session_id, uint64_t index,
-                    struct store_tick *out, char *err, size_t errlen);
+int store_load_tick(struct store *store, int64_t session_id, uint64_t index, struct store_tick *out,
+                    char *err, size_t errlen);
 void store_tick_free(struct store_tick *tick);
 
 /* History of one process in the current (or last) session: one point per tick from its first

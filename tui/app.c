@@ -23,8 +23,8 @@
 #include "views.h"
 #include "xalloc.h"
 
-#define APP_MIN_COLS  20 /* below this the console shows "terminal too small" */
-#define APP_MIN_LINES 5
+#define APP_MIN_COLS   20 /* below this the console shows "terminal too small" */
+#define APP_MIN_LINES  5
 #define STATUS_SECONDS 4.0
 
 double app_now(void)
@@ -86,8 +86,7 @@ void app_open_details(struct app *app)
     memset(d, 0, sizeof *d);
     d->pid = pid;
     d->starttime_ticks = process ? process->starttime_ticks : e->starttime_ticks;
-    if (proctable_read_details(app->collector.table, pid, &d->facts, d->error, sizeof d->error) <
-        0)
+    if (proctable_read_details(app->collector.table, pid, &d->facts, d->error, sizeof d->error) < 0)
         d->exited = true;
     app->collector.table_options.details_pid = pid;
     app->view = VIEW_DETAILS;
@@ -136,8 +135,10 @@ static void draw_footer(struct app *app, int y, int cols)
             if (space)
                 *space = '\0';
             x += draw_text(y, x, cols - x, hint, THEME_FOOTER_KEY);
-            if (space)
+            if (space) {
+                x += draw_text(y, x, cols - x, " ", THEME_FOOTER);
                 x += draw_text(y, x, cols - x, space + 1, THEME_FOOTER);
+            }
             x += draw_text(y, x, cols - x, " ", THEME_FOOTER);
         }
     }
@@ -242,8 +243,7 @@ static void search_step(struct app *app, int direction, bool skip_current)
     long start = app->selected_index < 0 ? 0 : app->selected_index;
     if (skip_current)
         start = (start + direction + (long)app->row_count) % (long)app->row_count;
-    long found = procview_search(app->rows, app->row_count, (size_t)start, app->search,
-                                 direction);
+    long found = procview_search(app->rows, app->row_count, (size_t)start, app->search, direction);
     if (found >= 0)
         app_select_index(app, found);
 }
@@ -369,8 +369,7 @@ static void handle_key(struct app *app, int key)
     keys_dispatch(app, key);
 }
 
-static void theme_warning_to_status(void *context, const char *file, int line,
-                                    const char *message)
+static void theme_warning_to_status(void *context, const char *file, int line, const char *message)
 {
     struct app *app = context;
     if (line > 0)
@@ -402,8 +401,8 @@ static void app_init_theme(struct app *app)
 static void app_init_view_options(struct app *app)
 {
     const struct options *o = app->options;
-    app->view_options.sort_column = o->sort_column >= 0 ? (enum column_id)o->sort_column
-                                                        : COLUMN_CPU;
+    app->view_options.sort_column =
+        o->sort_column >= 0 ? (enum column_id)o->sort_column : COLUMN_CPU;
     app->view_options.descending = columns_table[app->view_options.sort_column].descending_first;
     if (o->sort_column >= 0 && o->sort_ascending)
         app->view_options.descending = false;

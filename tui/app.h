@@ -53,44 +53,44 @@ struct app_layout {
 
 /* Details view state. */
 struct app_details {
-    pid_t pid;                      /* process shown */
-    uint64_t starttime_ticks;       /* its identity, to notice pid reuse */
-    struct proc_details facts;      /* cmdline, cwd, exe (read on open) */
-    char error[256];                /* why facts are missing ("process 123 exited") */
-    bool exited;                    /* the process is gone; the view keeps the last data */
-    int scroll;                     /* first thread row shown */
+    pid_t pid;                 /* process shown */
+    uint64_t starttime_ticks;  /* its identity, to notice pid reuse */
+    struct proc_details facts; /* cmdline, cwd, exe (read on open) */
+    char error[256];           /* why facts are missing ("process 123 exited") */
+    bool exited;               /* the process is gone; the view keeps the last data */
+    int scroll;                /* first thread row shown */
 };
 
 /* The whole console. */
 struct app {
-    const struct options *options;      /* command line */
-    struct collector collector;         /* /proc + session database */
-    struct theme theme;                 /* active theme */
-    char **theme_names;                 /* themes available for cycling */
-    size_t theme_count;                 /* entries in theme_names */
-    size_t theme_index;                 /* index of the active theme in theme_names */
-    bool allow_color;                   /* false when NO_COLOR is set */
-    bool utf8;                          /* the terminal takes UTF-8 (box drawing, sparklines) */
-    bool quit;                          /* leave the main loop */
-    bool frozen;                        /* Space: no refresh until pressed again */
-    enum view_id view;                  /* current view */
-    enum input_mode input;              /* where keys go */
+    const struct options *options;        /* command line */
+    struct collector collector;           /* /proc + session database */
+    struct theme theme;                   /* active theme */
+    char **theme_names;                   /* themes available for cycling */
+    size_t theme_count;                   /* entries in theme_names */
+    size_t theme_index;                   /* index of the active theme in theme_names */
+    bool allow_color;                     /* false when NO_COLOR is set */
+    bool utf8;                            /* the terminal takes UTF-8 (box drawing, sparklines) */
+    bool quit;                            /* leave the main loop */
+    bool frozen;                          /* Space: no refresh until pressed again */
+    enum view_id view;                    /* current view */
+    enum input_mode input;                /* where keys go */
     struct procview_options view_options; /* sort, tree, threads, kernel threads, filter */
-    char filter[APP_TEXT_MAX];          /* filter text (view_options.filter points here) */
-    char search[APP_TEXT_MAX];          /* last search text */
-    struct procview_row *rows;          /* visible rows */
-    size_t row_count;                   /* entries in rows */
-    size_t row_capacity;                /* allocated rows */
-    pid_t selected_pid;                 /* selection, by pid; 0 before the first refresh */
-    long selected_index;                /* row of selected_pid in rows, -1 if not visible */
-    long scroll;                        /* first visible row */
-    int sort_menu_index;                /* highlighted entry of the sort menu */
-    struct app_details details;         /* details view */
-    int help_scroll;                    /* first help line shown */
-    char status[256];                   /* transient message for the footer */
-    double status_until;                /* monotonic time at which status expires */
-    double next_refresh;                /* monotonic time of the next refresh */
-    struct app_layout layout;           /* geometry of the last draw */
+    char filter[APP_TEXT_MAX];            /* filter text (view_options.filter points here) */
+    char search[APP_TEXT_MAX];            /* last search text */
+    struct procview_row *rows;            /* visible rows */
+    size_t row_count;                     /* entries in rows */
+    size_t row_capacity;                  /* allocated rows */
+    pid_t selected_pid;                   /* selection, by pid; 0 before the first refresh */
+    long selected_index;                  /* row of selected_pid in rows, -1 if not visible */
+    long scroll;                          /* first visible row */
+    int sort_menu_index;                  /* highlighted entry of the sort menu */
+    struct app_details details;           /* details view */
+    int help_scroll;                      /* first help line shown */
+    char status[256];                     /* transient message for the footer */
+    double status_until;                  /* monotonic time at which status expires */
+    double next_refresh;                  /* monotonic time of the next refresh */
+    struct app_layout layout;             /* geometry of the last draw */
 };
 
 /* Runs the console until the user quits; returns the exit status. */

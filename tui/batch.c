@@ -47,12 +47,13 @@ static void print_summary(FILE *out, const struct proctable *table)
     strftime(clock_text, sizeof clock_text, "%H:%M:%S", &local);
     fprintf(out, "stacktop - %s up %s, load average: %.2f, %.2f, %.2f\n", clock_text, uptime,
             sys->load[0], sys->load[1], sys->load[2]);
-    fprintf(out, "Tasks: %d total, %d running, %d threads, %d kernel threads\n",
-            sys->tasks_total, sys->tasks_running, sys->threads_total, sys->kernel_threads);
+    fprintf(out, "Tasks: %d total, %d running, %d threads, %d kernel threads\n", sys->tasks_total,
+            sys->tasks_running, sys->threads_total, sys->kernel_threads);
     const struct cpu_usage *cpu = &sys->cpu_total;
     double idle = 100.0 - cpu->total_percent - cpu->iowait_percent;
-    fprintf(out, "CPU: %5.1f%% us, %5.1f%% ni, %5.1f%% sy, %5.1f%% wa, %5.1f%% st, %5.1f%% id "
-                 "(%d CPUs)\n",
+    fprintf(out,
+            "CPU: %5.1f%% us, %5.1f%% ni, %5.1f%% sy, %5.1f%% wa, %5.1f%% st, %5.1f%% id "
+            "(%d CPUs)\n",
             cpu->user_percent, cpu->nice_percent, cpu->system_percent, cpu->iowait_percent,
             cpu->steal_percent, idle < 0 ? 0 : idle, sys->cpu_count);
     char total[32], used[32], cache[32], avail[32], swap_total[32], swap_used[32];
@@ -128,8 +129,8 @@ int batch_run(const struct options *options, int argc, char **argv)
         fprintf(stderr, "stacktop: %s\n", collector.record_error);
 
     struct procview_options view = {
-        .sort_column = options->sort_column >= 0 ? (enum column_id)options->sort_column
-                                                 : COLUMN_CPU,
+        .sort_column =
+            options->sort_column >= 0 ? (enum column_id)options->sort_column : COLUMN_CPU,
         .tree = options->tree,
         .show_threads = options->show_threads,
         .show_kernel_threads = true,

@@ -44,8 +44,7 @@ fail:
     return -1;
 }
 
-int collector_default_path(const char *host, char *path, size_t pathlen, char *err,
-                           size_t errlen)
+int collector_default_path(const char *host, char *path, size_t pathlen, char *err, size_t errlen)
 {
     char directory[PATH_MAX];
     const char *state_home = getenv("XDG_STATE_HOME");
@@ -140,26 +139,25 @@ int collector_open(struct collector *collector, const struct options *options, i
             path_ok = collector_default_path(ident.host, collector->path, sizeof collector->path,
                                              store_err, sizeof store_err);
         if (path_ok == 0)
-            collector->store = store_open_for_recording(collector->path, &info, store_err,
-                                                        sizeof store_err);
+            collector->store =
+                store_open_for_recording(collector->path, &info, store_err, sizeof store_err);
         if (collector->store) {
             collector->recording = true;
         } else {
-            snprintf(collector->record_error, sizeof collector->record_error,
-                     "not recording: %s", store_err);
+            snprintf(collector->record_error, sizeof collector->record_error, "not recording: %s",
+                     store_err);
             collector->path[0] = '\0';
         }
     }
     if (!collector->store) {
         collector->path[0] = '\0';
-        collector->store = store_open_for_recording(":memory:", &info, store_err,
-                                                    sizeof store_err);
+        collector->store = store_open_for_recording(":memory:", &info, store_err, sizeof store_err);
     }
     free(command_line);
     if (!collector->store) {
         /* Not even an in-memory database: carry on without history. */
-        snprintf(collector->record_error, sizeof collector->record_error,
-                 "no session store: %s", store_err);
+        snprintf(collector->record_error, sizeof collector->record_error, "no session store: %s",
+                 store_err);
     }
     return 0;
 }
@@ -176,8 +174,8 @@ int collector_tick(struct collector *collector, char *err, size_t errlen)
     if (store_record_tick(collector->store, proctable_system(collector->table), entries, count,
                           store_err, sizeof store_err) < 0) {
         /* Keep the console alive; say loudly that the file is no longer being written. */
-        snprintf(collector->record_error, sizeof collector->record_error,
-                 "recording stopped: %s", store_err);
+        snprintf(collector->record_error, sizeof collector->record_error, "recording stopped: %s",
+                 store_err);
         collector->recording = false;
     }
     return 0;

@@ -42,7 +42,6 @@ int collector_close(struct collector *collector, char *err, size_t errlen);
 /* The default session path for a session starting now: $XDG_STATE_HOME/stacktop/HOST-DATE.db
  * or ~/.local/state/stacktop/HOST-DATE.db. Creates the directory (0700). Returns 0, or -1
  * with err set. */
-int collector_default_path(const char *host, char *path, size_t pathlen, char *err,
-                           size_t errlen);
+int collector_default_path(const char *host, char *path, size_t pathlen, char *err, size_t errlen);
 
 #endif

@@ -139,11 +139,10 @@ void draw_sparkline(int y, int x, int width, const double *values, size_t count,
     draw_fill(y, x, width, role);
     size_t shown = count < (size_t)width ? count : (size_t)width;
     const double *start = values + (count - shown);
-    if (max <= 0) {
-        for (size_t i = 0; i < shown; i++)
-            if (start[i] > max)
-                max = start[i];
-    }
+    /* A fixed ceiling still grows to fit the largest value shown. */
+    for (size_t i = 0; i < shown; i++)
+        if (start[i] > max)
+            max = start[i];
     attrset((attr_t)theme_attr(role));
     int first = x + width - (int)shown;
     for (size_t i = 0; i < shown; i++) {

@@ -13,8 +13,8 @@
 
 /* One coloured part of a meter. */
 struct draw_meter_part {
-    double fraction;       /* share of the full bar, 0..1 */
-    enum theme_role role;  /* its colour */
+    double fraction;      /* share of the full bar, 0..1 */
+    enum theme_role role; /* its colour */
 };
 
 /* Writes text at (y, x) in at most width cells with the role's attribute; returns the cells
@@ -32,7 +32,7 @@ void draw_fill(int y, int x, int width, enum theme_role role);
 void draw_meter(int y, int x, int width, const char *label, const struct draw_meter_part *parts,
                 size_t part_count, const char *text);
 
-/* A sparkline of values (oldest first) scaled to max (max <= 0: scaled to the largest value),
+/* A sparkline of values (oldest first) scaled to the larger of max and the largest value,
  * right-aligned in width cells; UTF-8 block elements or an ASCII ramp. */
 void draw_sparkline(int y, int x, int width, const double *values, size_t count, double max,
                     enum theme_role role);

@@ -35,8 +35,9 @@ static const struct option_spec option_table[] = {
     {'n', "iterations", "N", "with --batch: print N tables (default 1; 0 = until interrupted)"},
     {'d', "delay", "SECONDS", "refresh delay, decimals allowed (default 1.5)"},
     {'p', "pid", "PID[,PID...]", "show only these processes"},
-    {OPTION_SORT, "sort", "COLUMN", "sort by COLUMN (pid user pri ni virt rss s cpu mem time thr "
-                                    "command); prefix + for ascending"},
+    {OPTION_SORT, "sort", "COLUMN",
+     "sort by COLUMN (pid user pri ni virt rss s cpu mem time thr "
+     "command); prefix + for ascending"},
     {OPTION_TREE, "tree", NULL, "start in tree view"},
     {OPTION_THREADS, "threads", NULL, "start with thread rows shown"},
     {'o', "output", "FILE", "record the session into FILE"},
@@ -183,9 +184,8 @@ int options_parse(int argc, char **argv, struct options *out, char *err, size_t 
     short_options[short_length++] = ':'; /* report a missing argument as ':' */
     for (size_t i = 0; i < OPTION_COUNT; i++) {
         const struct option_spec *spec = &option_table[i];
-        long_options[i] = (struct option){spec->long_name,
-                                          spec->argument ? required_argument : no_argument,
-                                          NULL, spec->id};
+        long_options[i] = (struct option){
+            spec->long_name, spec->argument ? required_argument : no_argument, NULL, spec->id};
         if (spec->id < 256) {
             short_options[short_length++] = (char)spec->id;
             if (spec->argument)
@@ -265,8 +265,8 @@ void options_usage(char *buf, size_t buflen)
             snprintf(left, sizeof left, "-%c, --%s%s%s", spec->id, spec->long_name,
                      spec->argument ? " " : "", spec->argument ? spec->argument : "");
         else
-            snprintf(left, sizeof left, "    --%s%s%s", spec->long_name,
-                     spec->argument ? " " : "", spec->argument ? spec->argument : "");
+            snprintf(left, sizeof left, "    --%s%s%s", spec->long_name, spec->argument ? " " : "",
+                     spec->argument ? spec->argument : "");
         APPEND("  %-28s %s\n", left, spec->help);
     }
     APPEND("\nSessions are saved under $XDG_STATE_HOME/stacktop/ (default ~/.local/state/"

@@ -69,15 +69,17 @@ int terminal_start(char *err, size_t errlen)
         return -1;
     }
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-        snprintf(err, errlen, "standard %s is not a terminal; use 'stacktop --batch' for text "
-                              "output",
+        snprintf(err, errlen,
+                 "standard %s is not a terminal; use 'stacktop --batch' for text "
+                 "output",
                  isatty(STDIN_FILENO) ? "output" : "input");
         return -1;
     }
     int setup_error = 0;
     if (setupterm(term, STDOUT_FILENO, &setup_error) != OK) {
-        snprintf(err, errlen, "unknown terminal type '%s' (no terminfo entry); try TERM=xterm, "
-                              "or use 'stacktop --batch'",
+        snprintf(err, errlen,
+                 "unknown terminal type '%s' (no terminfo entry); try TERM=xterm, "
+                 "or use 'stacktop --batch'",
                  term);
         return -1;
     }
@@ -85,8 +87,7 @@ int terminal_start(char *err, size_t errlen)
     bool can_address = cursor_move && cursor_move != (char *)-1;
     del_curterm(cur_term);
     if (!can_address) {
-        snprintf(err, errlen, "terminal '%s' cannot move the cursor; use 'stacktop --batch'",
-                 term);
+        snprintf(err, errlen, "terminal '%s' cannot move the cursor; use 'stacktop --batch'", term);
         return -1;
     }
 

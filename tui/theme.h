@@ -16,7 +16,7 @@
 /* X-macro: role id, name in theme files, help text. */
 #define THEME_ROLES(X)                                                                             \
     X(THEME_DEFAULT, "default", "ordinary text and the background")                                \
-    X(THEME_HEADER_LABEL, "header_label", "meter labels in the header (CPU, Mem, Swp, Load)")       \
+    X(THEME_HEADER_LABEL, "header_label", "meter labels in the header (CPU, Mem, Swp, Load)")      \
     X(THEME_HEADER_VALUE, "header_value", "figures in the header (load, uptime, tasks)")           \
     X(THEME_METER_BRACKET, "meter_bracket", "the [ ] around a meter")                              \
     X(THEME_METER_TEXT, "meter_text", "the figure printed inside a meter")                         \
@@ -72,17 +72,17 @@ enum theme_attribute {
 
 /* One role's look. */
 struct theme_style {
-    short foreground;   /* colour number, THEME_COLOR_DEFAULT for the terminal's */
-    short background;   /* colour number, THEME_COLOR_DEFAULT for the terminal's */
-    unsigned attributes;/* THEME_ATTR_* bits */
+    short foreground;    /* colour number, THEME_COLOR_DEFAULT for the terminal's */
+    short background;    /* colour number, THEME_COLOR_DEFAULT for the terminal's */
+    unsigned attributes; /* THEME_ATTR_* bits */
 };
 
 /* A complete theme. */
 struct theme {
-    char name[64];                              /* file name without .theme ("default") */
-    char description[128];                      /* "description = ..." line, if any */
-    bool uses_color;                            /* false for mono: attributes only */
-    struct theme_style styles[THEME_ROLE_COUNT];/* one style per role */
+    char name[64];                               /* file name without .theme ("default") */
+    char description[128];                       /* "description = ..." line, if any */
+    bool uses_color;                             /* false for mono: attributes only */
+    struct theme_style styles[THEME_ROLE_COUNT]; /* one style per role */
 };
 
 /* Called once per problem found while parsing: file name, 1-based line, message. */
@@ -115,9 +115,9 @@ const char *theme_role_name(enum theme_role role);
 
 /* theme_parse that also reports which roles the text set by a valid line (roles_set may be
  * NULL). Lets a test prove that a shipped theme sets every role explicitly. */
-int theme_parse_marking_roles(const char *text, size_t length, const char *file,
-                              struct theme *out, bool roles_set[THEME_ROLE_COUNT],
-                              theme_warning_fn warn, void *context);
+int theme_parse_marking_roles(const char *text, size_t length, const char *file, struct theme *out,
+                              bool roles_set[THEME_ROLE_COUNT], theme_warning_fn warn,
+                              void *context);
 /* A role's help text from THEME_ROLES (for a help or theme view). */
 const char *theme_role_help(enum theme_role role);
 /* The theme-file word for a colour number ("default", "red", "bright-cyan"), or NULL for

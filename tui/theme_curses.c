@@ -173,7 +173,12 @@ void theme_activate(const struct theme *theme, bool allow_color)
         const struct theme_style *style = &theme->styles[role];
         attr_t attributes = theme_curses_attributes(style->attributes);
         if (!color) {
-            state.attributes[role] = attributes ? attributes : fallback_attributes[role];
+            /* Without colour, a role that stood out by colour alone (no attributes of its
+             * own, or a background unlike ordinary text's) gets its fallback as well. */
+            bool own_background = style->background != theme->styles[THEME_DEFAULT].background;
+            if (!attributes || own_background)
+                attributes |= fallback_attributes[role];
+            state.attributes[role] = attributes;
             continue;
         }
         bool brighten = false, background_brightened = false;

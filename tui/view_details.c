@@ -16,13 +16,13 @@
 
 /* One sparkline: label, how to compute a point from two consecutive samples, and units. */
 struct details_series {
-    const char *label;  /* left-hand label */
+    const char *label; /* left-hand label */
     double (*value)(const struct store_history_point *previous,
                     const struct store_history_point *current, double seconds,
                     long clock_ticks); /* the figure at current */
-    bool is_bytes;      /* format the current figure as bytes (else as a number) */
-    bool is_rate;       /* per second: append "/s" */
-    double fixed_max;   /* scale ceiling; <= 0 scales to the largest value shown */
+    bool is_bytes;                     /* format the current figure as bytes (else as a number) */
+    bool is_rate;                      /* per second: append "/s" */
+    double fixed_max; /* scale ceiling (grows to the largest value shown); 0 = relative */
 };
 
 static double series_cpu(const struct store_history_point *previous,
@@ -44,8 +44,7 @@ static double series_rss(const struct store_history_point *previous,
 }
 
 static double series_threads(const struct store_history_point *previous,
-                             const struct store_history_point *current, double seconds,
-                             long ticks)
+                             const struct store_history_point *current, double seconds, long ticks)
 {
     (void)previous, (void)seconds, (void)ticks;
     return (double)current->metrics.num_threads;
@@ -60,8 +59,7 @@ static double series_fds(const struct store_history_point *previous,
 
 /* Rate of a cumulative counter selected by offset into struct proc_metrics. */
 static double counter_rate(const struct store_history_point *previous,
-                           const struct store_history_point *current, double seconds,
-                           size_t offset)
+                           const struct store_history_point *current, double seconds, size_t offset)
 {
     if (!previous || seconds <= 0)
         return 0;
@@ -90,8 +88,7 @@ static double series_voluntary(const struct store_history_point *previous,
                                long ticks)
 {
     (void)ticks;
-    return counter_rate(previous, current, seconds,
-                        offsetof(struct proc_metrics, voluntary_ctxsw));
+    return counter_rate(previous, current, seconds, offsetof(struct proc_metrics, voluntary_ctxsw));
 }
 
 static double series_involuntary(const struct store_history_point *previous,
@@ -104,7 +101,7 @@ static double series_involuntary(const struct store_history_point *previous,
 }
 
 static const struct details_series series_table[] = {
-    {"CPU%", series_cpu, false, false, 0},
+    {"CPU%", series_cpu, false, false, 100.0},
     {"RSS", series_rss, true, false, 0},
     {"Threads", series_threads, false, false, 0},
     {"Read", series_read, true, true, 0},
@@ -161,9 +158,11 @@ static int draw_identity(struct app *app, const struct proc_entry *e, int top, i
     char *user = sanitize_dup(e ? e->user : "?", app->utf8);
     char *comm = sanitize_dup(e ? e->comm : "?", app->utf8);
     draw_fill(y, 0, cols, THEME_TITLE);
-    draw_printf(y++, 0, cols, THEME_TITLE, "Process %d (%s)  user %s  started %s  %s",
-                (int)d->pid, comm, user, started,
-                d->exited ? "EXITED" : e ? state_name(e->metrics.state) : "");
+    draw_printf(y++, 0, cols, THEME_TITLE, "Process %d (%s)  user %s  started %s  %s", (int)d->pid,
+                comm, user, started,
+                d->exited ? "EXITED"
+                : e       ? state_name(e->metrics.state)
+                          : "");
     free(user);
     free(comm);
     if (d->error[0])
@@ -216,8 +215,8 @@ static int draw_history(struct app *app, int top, int rows, int cols)
             shown_count = count > 0 ? count - 1 : 0;
         }
         draw_text(y, 0, label_width, series->label, THEME_HEADER_LABEL);
-        draw_sparkline(y, label_width, spark_width, shown, (size_t)shown_count,
-                       series->fixed_max, THEME_SPARKLINE);
+        draw_sparkline(y, label_width, spark_width, shown, (size_t)shown_count, series->fixed_max,
+                       THEME_SPARKLINE);
         double now = shown_count > 0 ? shown[shown_count - 1] : 0;
         char text[32];
         if (series->is_bytes && series->is_rate)
@@ -244,8 +243,7 @@ static void draw_threads(struct app *app, int top, int rows, int cols)
     if (rows <= 1)
         return;
     size_t entry_count = 0;
-    const struct proc_entry *const *entries =
-        proctable_entries(app->collector.table, &entry_count);
+    const struct proc_entry *const *entries = proctable_entries(app->collector.table, &entry_count);
     size_t thread_count = 0;
     for (size_t i = 0; i < entry_count; i++)
         if (entries[i]->is_thread && entries[i]->tgid == d->pid)
@@ -267,8 +265,8 @@ static void draw_threads(struct app *app, int top, int rows, int cols)
         char *wchan = sanitize_dup(t->wchan[0] ? t->wchan : "-", app->utf8);
         char *name = sanitize_dup(t->comm, app->utf8);
         draw_printf(top + 1 + shown, 0, cols, THEME_DEFAULT, "%14s %7d %5.1f %c %-22.22s %s", "",
-                    (int)t->pid, t->cpu_percent, t->metrics.state ? t->metrics.state : '?',
-                    wchan, name);
+                    (int)t->pid, t->cpu_percent, t->metrics.state ? t->metrics.state : '?', wchan,
+                    name);
         free(wchan);
         free(name);
         shown++;

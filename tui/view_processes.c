@@ -99,8 +99,7 @@ static void draw_row(struct app *app, int y, int cols, const struct procview_row
         if (!selected) {
             if (info->id == COLUMN_STATE)
                 role = state_role(e->metrics.state, base);
-            else if ((info->id == COLUMN_VIRT || info->id == COLUMN_RSS) &&
-                     strpbrk(safe, "GT"))
+            else if ((info->id == COLUMN_VIRT || info->id == COLUMN_RSS) && strpbrk(safe, "GT"))
                 role = THEME_PROCESS_LARGE;
             else if (info->id == COLUMN_CPU && e->cpu_percent >= 50.0)
                 role = THEME_PROCESS_LARGE;

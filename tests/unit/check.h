@@ -42,8 +42,8 @@ static int check_failed; /* assertions that did not */
             check_passed++;                                                                        \
         } else {                                                                                   \
             check_failed++;                                                                        \
-            fprintf(stderr, "%s:%d: %s is \"%s\", expected \"%s\"\n", __FILE__, __LINE__,          \
-                    #actual, check_a_ ? check_a_ : "(null)", check_e_ ? check_e_ : "(null)");      \
+            fprintf(stderr, "%s:%d: %s is \"%s\", expected \"%s\"\n", __FILE__, __LINE__, #actual, \
+                    check_a_ ? check_a_ : "(null)", check_e_ ? check_e_ : "(null)");               \
         }                                                                                          \
     } while (0)
 

@@ -59,13 +59,13 @@ static void test_from_name(void)
         const char *name;
         int column;
     } aliases[] = {
-        {"pid", COLUMN_PID},       {"user", COLUMN_USER},      {"pri", COLUMN_PRI},
-        {"ni", COLUMN_NI},         {"virt", COLUMN_VIRT},      {"rss", COLUMN_RSS},
-        {"res", COLUMN_RSS},       {"s", COLUMN_STATE},        {"state", COLUMN_STATE},
-        {"cpu", COLUMN_CPU},       {"mem", COLUMN_MEM},        {"time", COLUMN_TIME},
-        {"thr", COLUMN_THR},       {"threads", COLUMN_THR},    {"command", COLUMN_COMMAND},
-        {"cmd", COLUMN_COMMAND},   {"comm", COLUMN_COMMAND},   {"RES", COLUMN_RSS},
-        {"Threads", COLUMN_THR},   {"CMD", COLUMN_COMMAND},
+        {"pid", COLUMN_PID},     {"user", COLUMN_USER},    {"pri", COLUMN_PRI},
+        {"ni", COLUMN_NI},       {"virt", COLUMN_VIRT},    {"rss", COLUMN_RSS},
+        {"res", COLUMN_RSS},     {"s", COLUMN_STATE},      {"state", COLUMN_STATE},
+        {"cpu", COLUMN_CPU},     {"mem", COLUMN_MEM},      {"time", COLUMN_TIME},
+        {"thr", COLUMN_THR},     {"threads", COLUMN_THR},  {"command", COLUMN_COMMAND},
+        {"cmd", COLUMN_COMMAND}, {"comm", COLUMN_COMMAND}, {"RES", COLUMN_RSS},
+        {"Threads", COLUMN_THR}, {"CMD", COLUMN_COMMAND},
     };
     for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
         CHECK_INT(columns_from_name(aliases[i].name), aliases[i].column);
@@ -107,7 +107,7 @@ static void test_compare(void)
     a.cpu_percent = 0.5, b.cpu_percent = 150.0;
     a.mem_percent = 1.0, b.mem_percent = 1.5;
     a.metrics.utime_ticks = 100, a.metrics.stime_ticks = 50; /* 150 */
-    b.metrics.utime_ticks = 10, b.metrics.stime_ticks = 141;  /* 151: the sum counts */
+    b.metrics.utime_ticks = 10, b.metrics.stime_ticks = 141; /* 151: the sum counts */
     a.metrics.num_threads = 1, b.metrics.num_threads = 40;
     a.cmdline = "/usr/bin/Apache -k";
     b.cmdline = "bash";
@@ -145,7 +145,7 @@ static void test_compare(void)
     CHECK_INT(columns_compare_value(COLUMN_COMMAND, &x, &y), 0);
     y.cmdline = "sshd: user2"; /* a prefix sorts first */
     CHECK_INT(sign(columns_compare_value(COLUMN_COMMAND, &x, &y)), -1);
-    x.cmdline = "";                          /* empty cmdline: comm "comm7" is displayed */
+    x.cmdline = ""; /* empty cmdline: comm "comm7" is displayed */
     CHECK_INT(sign(columns_compare_value(COLUMN_COMMAND, &x, &y)), -1); /* "comm7" < "sshd" */
     x.cmdline = NULL;
     CHECK_INT(sign(columns_compare_value(COLUMN_COMMAND, &x, &y)), -1);
@@ -233,10 +233,9 @@ static void test_format(void)
         double percent;
         const char *text;
     } percents[] = {
-        {0, "0.0"},      {0.04, "0.0"},    {99.9, "99.9"},    {99.94, "99.9"},
-        {99.96, "100"},  {100, "100"},     {123.4, "123"},    {1600.4, "1600"},
-        {99999, "99999"}, {1e12, "99999"}, {-3, "0.0"},       {NAN, "0.0"},
-        {INFINITY, "99999"},
+        {0, "0.0"},   {0.04, "0.0"},  {99.9, "99.9"},      {99.94, "99.9"},  {99.96, "100"},
+        {100, "100"}, {123.4, "123"}, {1600.4, "1600"},    {99999, "99999"}, {1e12, "99999"},
+        {-3, "0.0"},  {NAN, "0.0"},   {INFINITY, "99999"},
     };
     for (size_t i = 0; i < sizeof percents / sizeof percents[0]; i++) {
         e.cpu_percent = percents[i].percent;

@@ -26,8 +26,8 @@ int main(void)
     CHECK_INT(o.iterations, 1);
     CHECK_INT(o.sort_column, -1);
 
-    char *batch[] = {"stacktop", "--batch", "-n", "3", "-d", "0.25", "--sort", "mem", "-p",
-                     "1,42", "-o", "/tmp/x.db"};
+    char *batch[] = {"stacktop", "--batch", "-n", "3",    "-d", "0.25",
+                     "--sort",   "mem",     "-p", "1,42", "-o", "/tmp/x.db"};
     CHECK_INT(parse(&o, err, sizeof err, 12, batch), 0);
     CHECK(o.batch);
     CHECK_INT(o.iterations, 3);
@@ -90,8 +90,9 @@ int main(void)
     static char lines[200][128];
     size_t count = keys_help_lines(lines, 200);
     CHECK(count > 20 && count < 200);
-    const char *expected[] = {"F1", "F3", "F4", "F5", "F6", "F10", "Space", "Enter", "H", "K",
-                              "PgDn", "Home", "Esc", "Process table", "Everywhere", "Mouse"};
+    const char *expected[] = {"F1",         "F3",   "F4", "F5",   "F6",   "F10", "Space",
+                              "Enter",      "H",    "K",  "PgDn", "Home", "Esc", "Process table",
+                              "Everywhere", "Mouse"};
     for (size_t k = 0; k < sizeof expected / sizeof expected[0]; k++) {
         int found = 0;
         for (size_t i = 0; i < count && i < 200; i++)
