@@ -356,10 +356,9 @@ size_t procfs_parse_cmdline(const char *buf, size_t len, char *out, size_t out_s
 /* One "cpu..." line after its name: user nice system idle, then optional columns. */
 static bool parse_cpu_columns(struct cursor *c, struct procfs_cpu_line *line)
 {
-    uint64_t *columns[] = {&line->user,   &line->nice,    &line->system,
-                           &line->idle,   &line->iowait,  &line->irq,
-                           &line->softirq, &line->steal,  &line->guest,
-                           &line->guest_nice};
+    uint64_t *columns[] = {&line->user,   &line->nice,      &line->system,  &line->idle,
+                           &line->iowait, &line->irq,       &line->softirq, &line->steal,
+                           &line->guest,  &line->guest_nice};
     const size_t required = 4;
     for (size_t i = 0; i < sizeof(columns) / sizeof(columns[0]); i++) {
         skip_blanks(c);
@@ -433,10 +432,14 @@ int procfs_parse_meminfo(const char *buf, size_t len, struct procfs_meminfo *out
         const char *key; /* key with its colon */
         uint64_t *value; /* destination */
     } keys[] = {
-        {"MemTotal:", &out->mem_total},        {"MemFree:", &out->mem_free},
-        {"MemAvailable:", &out->mem_available}, {"Buffers:", &out->buffers},
-        {"Cached:", &out->cached},             {"SReclaimable:", &out->sreclaimable},
-        {"Shmem:", &out->shmem},               {"SwapTotal:", &out->swap_total},
+        {"MemTotal:", &out->mem_total},
+        {"MemFree:", &out->mem_free},
+        {"MemAvailable:", &out->mem_available},
+        {"Buffers:", &out->buffers},
+        {"Cached:", &out->cached},
+        {"SReclaimable:", &out->sreclaimable},
+        {"Shmem:", &out->shmem},
+        {"SwapTotal:", &out->swap_total},
         {"SwapFree:", &out->swap_free},
     };
     bool have_total = false, have_free = false, have_available = false;

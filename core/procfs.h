@@ -22,33 +22,33 @@
 
 /* /proc/PID/stat (also /proc/PID/task/TID/stat). */
 struct procfs_stat {
-    pid_t pid;                   /* field 1: process (or thread) id */
-    char comm[PROCFS_COMM_MAX];  /* field 2 without its parentheses, NUL-terminated, may be cut */
-    char state;                  /* field 3: R S D Z T t I X W P K ... */
-    pid_t ppid;                  /* field 4: parent pid */
-    pid_t pgrp;                  /* field 5: process group id */
-    pid_t session;               /* field 6: session id */
-    int tty_nr;                  /* field 7: controlling terminal device number, 0 for none */
-    uint32_t flags;              /* field 9: kernel task flags (PROCFS_PF_KTHREAD) */
-    uint64_t minflt;             /* field 10: minor page faults */
-    uint64_t majflt;             /* field 12: major page faults */
-    uint64_t utime_ticks;        /* field 14: user CPU time, clock ticks */
-    uint64_t stime_ticks;        /* field 15: system CPU time, clock ticks */
-    long priority;               /* field 18: kernel priority (negative for real-time) */
-    long nice;                   /* field 19: nice value, -20..19 */
-    long num_threads;            /* field 20: threads in the thread group */
-    uint64_t starttime_ticks;    /* field 22: start time after boot, clock ticks */
-    uint64_t vsize_bytes;        /* field 23: virtual memory size */
-    uint64_t rss_pages;          /* field 24: resident set size in pages (negative read as 0) */
-    int processor;               /* field 39: CPU last run on; -1 when the kernel omits it */
+    pid_t pid;                  /* field 1: process (or thread) id */
+    char comm[PROCFS_COMM_MAX]; /* field 2 without its parentheses, NUL-terminated, may be cut */
+    char state;                 /* field 3: R S D Z T t I X W P K ... */
+    pid_t ppid;                 /* field 4: parent pid */
+    pid_t pgrp;                 /* field 5: process group id */
+    pid_t session;              /* field 6: session id */
+    int tty_nr;                 /* field 7: controlling terminal device number, 0 for none */
+    uint32_t flags;             /* field 9: kernel task flags (PROCFS_PF_KTHREAD) */
+    uint64_t minflt;            /* field 10: minor page faults */
+    uint64_t majflt;            /* field 12: major page faults */
+    uint64_t utime_ticks;       /* field 14: user CPU time, clock ticks */
+    uint64_t stime_ticks;       /* field 15: system CPU time, clock ticks */
+    long priority;              /* field 18: kernel priority (negative for real-time) */
+    long nice;                  /* field 19: nice value, -20..19 */
+    long num_threads;           /* field 20: threads in the thread group */
+    uint64_t starttime_ticks;   /* field 22: start time after boot, clock ticks */
+    uint64_t vsize_bytes;       /* field 23: virtual memory size */
+    uint64_t rss_pages;         /* field 24: resident set size in pages (negative read as 0) */
+    int processor;              /* field 39: CPU last run on; -1 when the kernel omits it */
 };
 
 /* The fields stacktop uses from /proc/PID/status. */
 struct procfs_status {
-    uid_t uid;                          /* real uid (first number of the Uid: line); required */
-    pid_t tgid;                         /* Tgid:, 0 when absent */
-    pid_t ppid;                         /* PPid:, 0 when absent */
-    uint64_t voluntary_ctxt_switches;   /* voluntary_ctxt_switches:, 0 when absent */
+    uid_t uid;                           /* real uid (first number of the Uid: line); required */
+    pid_t tgid;                          /* Tgid:, 0 when absent */
+    pid_t ppid;                          /* PPid:, 0 when absent */
+    uint64_t voluntary_ctxt_switches;    /* voluntary_ctxt_switches:, 0 when absent */
     uint64_t nonvoluntary_ctxt_switches; /* nonvoluntary_ctxt_switches:, 0 when absent */
 };
 
@@ -78,11 +78,11 @@ struct procfs_cpu_line {
 /* /proc/stat. Per-CPU lines go to a caller-supplied array (see procfs_parse_system_stat). */
 struct procfs_system_stat {
     struct procfs_cpu_line total; /* the aggregate "cpu" line; required */
-    size_t cpu_count;      /* cpuN lines in the input, even beyond the caller's capacity */
-    uint64_t btime;        /* boot time, seconds since the epoch; required */
-    uint64_t processes;    /* forks since boot, 0 when absent */
-    int procs_running;     /* runnable tasks now, 0 when absent */
-    int procs_blocked;     /* tasks blocked on I/O now, 0 when absent */
+    size_t cpu_count;             /* cpuN lines in the input, even beyond the caller's capacity */
+    uint64_t btime;               /* boot time, seconds since the epoch; required */
+    uint64_t processes;           /* forks since boot, 0 when absent */
+    int procs_running;            /* runnable tasks now, 0 when absent */
+    int procs_blocked;            /* tasks blocked on I/O now, 0 when absent */
 };
 
 /* /proc/meminfo, converted from kB to bytes. */
@@ -100,10 +100,10 @@ struct procfs_meminfo {
 
 /* /proc/loadavg. */
 struct procfs_loadavg {
-    double load[3];        /* 1, 5 and 15 minute load averages */
-    int running;           /* runnable scheduling entities now */
-    int total;             /* scheduling entities (threads) that exist now */
-    pid_t last_pid;        /* most recently assigned pid */
+    double load[3]; /* 1, 5 and 15 minute load averages */
+    int running;    /* runnable scheduling entities now */
+    int total;      /* scheduling entities (threads) that exist now */
+    pid_t last_pid; /* most recently assigned pid */
 };
 
 /* /proc/uptime. */

@@ -12,11 +12,13 @@
  *   - thread rows borrow their process's cmdline (owns_cmdline false); both are swept in the
  *     same refresh, so a borrowed pointer never outlives its owner;
  *   - steady state costs one openat/read/close of PID/stat per process; status, io and the
- *     fd directory are read only when an entry is new, changed (CPU time, state, threads),
- *     is the details process, or its staggered turn comes every details_every ticks.
+ *     fd count (one fstatat on Linux 6.2+) are read only when an entry is new, changed
+ *     (CPU time, state, threads), is the details process, or its staggered turn comes
+ *     (every details_every ticks).
  */
 #include "proctable.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -27,31 +29,30 @@
 #include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
-#include <dirent.h>
 
 #include "procfs.h"
 #include "usernames.h"
 #include "xalloc.h"
 
-#define PID_PATH_MAX        64    /* "PID/task/TID/status" and friends */
-#define SMALL_FILE_MAX      4096  /* stat, status, io, wchan: one read() of this size */
-#define TABLE_CMDLINE_MAX   4096  /* bytes of cmdline kept in the table (details read all) */
-#define DIRENT_BUFFER_SIZE  32768 /* getdents64 batch */
-#define PF_KTHREAD_PARENT   2     /* kthreadd: parent of every kernel thread */
+#define PID_PATH_MAX       64    /* "PID/task/TID/status" and friends */
+#define SMALL_FILE_MAX     4096  /* stat, status, io, wchan: one read() of this size */
+#define TABLE_CMDLINE_MAX  4096  /* bytes of cmdline kept in the table (details read all) */
+#define DIRENT_BUFFER_SIZE 32768 /* getdents64 batch */
+#define KTHREADD_PID       2     /* kthreadd: parent of every kernel thread */
 
 /* One process or thread identity. */
 struct table_entry {
-    struct proc_entry row;            /* what callers see */
-    struct table_entry *hash_next;    /* next entry in the same hash bucket */
-    struct table_entry *free_next;    /* next entry on the free list (when released) */
-    uint64_t seen_tick;               /* refresh that last found it alive: the mark */
-    bool in_hash;                     /* reachable from the hash by its pid */
-    bool owns_cmdline;                /* row.cmdline is heap memory of this entry */
-    uint64_t previous_cpu_ticks;      /* utime + stime at the previous refresh */
-    uint64_t details_cpu_ticks;       /* utime + stime when status/io/fds were last read */
-    char details_state;               /* state when status/io/fds were last read */
-    long details_num_threads;         /* num_threads when status/io/fds were last read */
-    uint64_t io_time_us;              /* monotonic time of the last io read; 0 for none */
+    struct proc_entry row;         /* what callers see */
+    struct table_entry *hash_next; /* next entry in the same hash bucket */
+    struct table_entry *free_next; /* next entry on the free list (when released) */
+    uint64_t seen_tick;            /* refresh that last found it alive: the mark */
+    bool in_hash;                  /* reachable from the hash by its pid */
+    bool owns_cmdline;             /* row.cmdline is heap memory of this entry */
+    uint64_t previous_cpu_ticks;   /* utime + stime at the previous refresh */
+    uint64_t details_cpu_ticks;    /* utime + stime when status/io/fds were last read */
+    char details_state;            /* state when status/io/fds were last read */
+    long details_num_threads;      /* num_threads when status/io/fds were last read */
+    uint64_t io_time_us;           /* monotonic time of the last io read; 0 for none */
 };
 
 /* A growable array of entry pointers. */
@@ -70,7 +71,8 @@ struct proctable {
     uint64_t now_us;                   /* CLOCK_MONOTONIC of the refresh in progress or last */
     double interval_seconds;           /* between the last two refreshes */
     uint64_t boot_time;                /* btime, seconds since the epoch */
-    bool root_is_procfs;               /* the root is a real procfs (fd dir sizes are counts) */
+    bool fd_sizes_are_counts;          /* the root is a procfs whose fd directories report
+                                          their number of open fds as st_size (Linux 6.2+) */
     struct table_entry **buckets;      /* hash by pid, bucket_count heads */
     size_t bucket_count;               /* power of two */
     size_t hash_count;                 /* entries reachable from the hash */
@@ -142,8 +144,7 @@ static ssize_t read_small_file(int dir_fd, const char *path, char *buf, size_t s
 /* Reads a whole file into table->file_buffer (grown as needed, always with one spare byte
  * after the data), stopping at limit bytes (0 for no limit). Returns the length, or -1 with
  * errno set. */
-static ssize_t read_whole_file(struct proctable *table, int dir_fd, const char *path,
-                               size_t limit)
+static ssize_t read_whole_file(struct proctable *table, int dir_fd, const char *path, size_t limit)
 {
     int fd = openat(dir_fd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
@@ -377,9 +378,9 @@ static struct cpu_usage cpu_usage_between(const struct cpu_times *before,
     struct cpu_usage usage = {0};
     double user = (double)counter_delta(now->user, before->user);
     double nice = (double)counter_delta(now->nice, before->nice);
-    double system = (double)(counter_delta(now->system, before->system) +
-                             counter_delta(now->irq, before->irq) +
-                             counter_delta(now->softirq, before->softirq));
+    double system =
+        (double)(counter_delta(now->system, before->system) + counter_delta(now->irq, before->irq) +
+                 counter_delta(now->softirq, before->softirq));
     double idle = (double)counter_delta(now->idle, before->idle);
     double iowait = (double)counter_delta(now->iowait, before->iowait);
     double steal = (double)counter_delta(now->steal, before->steal);
@@ -403,8 +404,8 @@ static void read_system_stat(struct proctable *table, int root_fd)
         return;
     struct procfs_system_stat parsed;
     for (;;) {
-        if (procfs_parse_system_stat(table->file_buffer, (size_t)length, &parsed,
-                                     table->cpu_lines, table->cpu_lines_capacity) < 0)
+        if (procfs_parse_system_stat(table->file_buffer, (size_t)length, &parsed, table->cpu_lines,
+                                     table->cpu_lines_capacity) < 0)
             return;
         if (parsed.cpu_count <= table->cpu_lines_capacity)
             break;
@@ -478,21 +479,22 @@ struct details_request {
     bool wchan;    /* kernel wait channel */
 };
 
-/* Counts the entries of dir_path/fd; -1 when it cannot be opened (permission). */
+/* Number of open fds of dir_path (a "PID" directory); -1 when unknown (no permission). */
 static int32_t count_fds(struct proctable *table, int dir_fd, const char *dir_path)
 {
     char path[PID_PATH_MAX];
     join_path(path, dir_path, "fd");
+    if (table->fd_sizes_are_counts) {
+        /* One stat() instead of open, getdents and close. */
+        struct stat info;
+        if (fstatat(dir_fd, path, &info, 0) < 0)
+            return -1;
+        return (int32_t)info.st_size;
+    }
     int fd = openat(dir_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return -1;
     int32_t count = 0;
-    struct stat info;
-    /* Since Linux 6.2 the size of a procfs fd directory is its number of open fds. */
-    if (table->root_is_procfs && fstat(fd, &info) == 0 && info.st_size > 0) {
-        count = (int32_t)info.st_size;
-        goto close_directory;
-    }
     for (;;) {
         ssize_t got = getdents64(fd, table->inner_dirents, DIRENT_BUFFER_SIZE);
         if (got <= 0)
@@ -504,7 +506,6 @@ static int32_t count_fds(struct proctable *table, int dir_fd, const char *dir_pa
             offset += record.length;
         }
     }
-close_directory:
     close(fd);
     return count;
 }
@@ -545,13 +546,13 @@ static bool read_entry_details(struct proctable *table, struct table_entry *entr
                                  ? (double)(table->now_us - entry->io_time_us) / 1e6
                                  : 0;
             row->read_rate =
-                seconds > 0 ? (double)counter_delta(io.read_bytes, row->metrics.read_bytes) /
-                                  seconds
-                            : 0;
+                seconds > 0
+                    ? (double)counter_delta(io.read_bytes, row->metrics.read_bytes) / seconds
+                    : 0;
             row->write_rate =
-                seconds > 0 ? (double)counter_delta(io.write_bytes, row->metrics.write_bytes) /
-                                  seconds
-                            : 0;
+                seconds > 0
+                    ? (double)counter_delta(io.write_bytes, row->metrics.write_bytes) / seconds
+                    : 0;
             row->metrics.read_bytes = io.read_bytes;
             row->metrics.write_bytes = io.write_bytes;
             entry->io_time_us = table->now_us;
@@ -590,8 +591,7 @@ static bool apply_stat(struct proctable *table, struct table_entry *entry,
     row->cpu_percent = 0;
     if (!is_new && table->interval_seconds > 0) {
         double used = (double)counter_delta(cpu_ticks, entry->previous_cpu_ticks);
-        row->cpu_percent =
-            used / ((double)table->clock_ticks * table->interval_seconds) * 100.0;
+        row->cpu_percent = used / ((double)table->clock_ticks * table->interval_seconds) * 100.0;
         if (cpu_limit > 0 && row->cpu_percent > cpu_limit)
             row->cpu_percent = cpu_limit;
     }
@@ -607,10 +607,10 @@ static bool apply_stat(struct proctable *table, struct table_entry *entry,
     metrics->utime_ticks = stat->utime_ticks;
     metrics->stime_ticks = stat->stime_ticks;
     metrics->processor = stat->processor;
-    row->mem_percent = table->system.mem_total_bytes
-                           ? (double)metrics->rss_bytes /
-                                 (double)table->system.mem_total_bytes * 100.0
-                           : 0;
+    row->mem_percent =
+        table->system.mem_total_bytes
+            ? (double)metrics->rss_bytes / (double)table->system.mem_total_bytes * 100.0
+            : 0;
 
     bool comm_changed = strncmp(row->comm, stat->comm, sizeof(row->comm)) != 0;
     if (comm_changed)
@@ -731,8 +731,8 @@ static void visit_process(struct proctable *table, int root_fd, pid_t pid, const
     double cpu_limit = table->system.cpu_count > 0 ? 100.0 * table->system.cpu_count : 0;
     bool comm_changed = apply_stat(table, entry, &stat, is_new, cpu_limit);
     struct proc_entry *row = &entry->row;
-    row->is_kernel_thread = (stat.flags & PROCFS_PF_KTHREAD) || stat.ppid == PF_KTHREAD_PARENT ||
-                            pid == PF_KTHREAD_PARENT;
+    row->is_kernel_thread =
+        (stat.flags & PROCFS_PF_KTHREAD) || stat.ppid == KTHREADD_PID || pid == KTHREADD_PID;
 
     bool is_details_pid = options->details_pid == pid;
     unsigned every = options->details_every ? options->details_every : 1;
@@ -806,17 +806,24 @@ static void count_tasks(struct proctable *table)
     }
 }
 
-int proctable_refresh(struct proctable *table, const struct proctable_options *options,
-                      char *err, size_t errlen)
+int proctable_refresh(struct proctable *table, const struct proctable_options *options, char *err,
+                      size_t errlen)
 {
+    static const struct proctable_options defaults = {.details_every = 1};
+    if (!options)
+        options = &defaults;
     int root_fd = open(table->proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (root_fd < 0) {
         snprintf(err, errlen, "cannot read %s: %s", table->proc_root, strerror(errno));
         return -1;
     }
+    /* A real procfs since Linux 6.2 sizes fd directories by their fd count; we, holding at
+     * least root_fd, have a non-empty one. Captured trees (tests) are counted entry by entry. */
     struct statfs filesystem;
-    table->root_is_procfs =
-        fstatfs(root_fd, &filesystem) == 0 && filesystem.f_type == PROC_SUPER_MAGIC;
+    struct stat own_fds;
+    table->fd_sizes_are_counts =
+        fstatfs(root_fd, &filesystem) == 0 && filesystem.f_type == PROC_SUPER_MAGIC &&
+        fstatat(root_fd, "self/fd", &own_fds, 0) == 0 && own_fds.st_size > 0;
 
     uint64_t now = clock_us(CLOCK_MONOTONIC);
     table->interval_seconds =

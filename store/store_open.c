@@ -168,6 +168,32 @@ static int store_has_sqlite_magic(int fd)
     return got == (ssize_t)sizeof header && memcmp(header, store_sqlite_magic, 16) == 0;
 }
 
+static uint32_t store_big_endian(const unsigned char *bytes, int len)
+{
+    uint32_t value = 0;
+    for (int i = 0; i < len; i++)
+        value = value << 8 | bytes[i];
+    return value;
+}
+
+/* Whether an existing SQLite file may be opened for writing, judged from its header alone so
+ * that SQLite never touches (rolls back a journal of, checkpoints the WAL of) a database of
+ * another application: ours (our application id), or possibly empty (id 0 and a single page;
+ * store_schema_prepare_for_recording() then checks that it holds nothing). */
+static bool store_header_may_be_ours(int fd, off_t size)
+{
+    unsigned char header[100];
+    if (pread(fd, header, sizeof header, 0) != (ssize_t)sizeof header)
+        return false;
+    uint32_t application_id = store_big_endian(header + 68, 4);
+    uint32_t page_size = store_big_endian(header + 16, 2);
+    if (page_size == 1)
+        page_size = 65536;
+    if (application_id == STORE_APPLICATION_ID)
+        return true;
+    return application_id == 0 && size <= (off_t)page_size;
+}
+
 /* The file we are about to record into: created here (0600, no symlink) or an existing
  * regular file that is empty or an SQLite database. *created tells which. */
 static int store_create_file(const char *path, bool *created, struct stat *identity, char *err,
@@ -218,6 +244,13 @@ static int store_create_file(const char *path, bool *created, struct stat *ident
             store_error(err, errlen,
                         "%s: not a stacktop session file (not an SQLite database); refusing "
                         "to overwrite it",
+                        path);
+            goto close_fd;
+        }
+        if (!store_header_may_be_ours(fd, identity->st_size)) {
+            store_error(err, errlen,
+                        "%s: not a stacktop session file (an SQLite database of another "
+                        "application); refusing to write into it",
                         path);
             goto close_fd;
         }

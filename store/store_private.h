@@ -26,6 +26,12 @@
 #define STORE_APPLICATION_ID 0x53544b54
 /* Oldest schema version a read-only handle understands (newer ones are refused). */
 #define STORE_SCHEMA_OLDEST_READABLE 1
+/* sample_index_interval (K) of new sessions: every K ticks each live process gets a
+ * sample_index row, so that finding its newest sample at or before any tick takes at most K
+ * probes (see docs/SCHEMA.md). A power of two. */
+#define STORE_SAMPLE_INDEX_INTERVAL 64
+/* Largest K a reader accepts from a file (a larger or non-positive one reads as 1). */
+#define STORE_READ_MAX_INDEX_INTERVAL 65536
 /* Page cache of each connection, KiB (PRAGMA cache_size=-N). */
 #define STORE_CACHE_KIB 512
 /* How long a statement waits for another connection's lock, milliseconds. */
@@ -58,19 +64,22 @@ struct store_record_statements {
     sqlite3_stmt *insert_cpu;     /* one tick_cpu row */
     sqlite3_stmt *insert_process; /* one process row (identity) */
     sqlite3_stmt *insert_sample;  /* one process_sample row (metrics) */
+    sqlite3_stmt *insert_index;   /* one sample_index row */
     sqlite3_stmt *end_process;    /* set last_tick of one process row */
     sqlite3_stmt *end_all_open;   /* set last_tick of every open process row of the session */
 };
 
 /* Statements of the reading path, prepared on first use. */
 struct store_read_statements {
-    sqlite3_stmt *sessions;        /* all sessions with their tick counts */
-    sqlite3_stmt *tick;            /* one tick row */
-    sqlite3_stmt *tick_cpus;       /* tick_cpu rows of one tick */
-    sqlite3_stmt *processes;       /* processes alive at a tick with their metrics */
-    sqlite3_stmt *segments;        /* process rows of one (pid, starttime) */
-    sqlite3_stmt *segment_samples; /* samples of one process row covering a tick range */
-    sqlite3_stmt *tick_times;      /* timestamps of a tick range */
+    sqlite3_stmt *sessions;       /* all sessions with their tick counts */
+    sqlite3_stmt *tick;           /* one tick row */
+    sqlite3_stmt *tick_cpus;      /* tick_cpu rows of one tick */
+    sqlite3_stmt *alive;          /* process rows alive at a tick */
+    sqlite3_stmt *recent_samples; /* every sample of a session in a tick range */
+    sqlite3_stmt *indexed_sample; /* the sample a sample_index row names */
+    sqlite3_stmt *probe_back;     /* newest sample of a process in a tick range */
+    sqlite3_stmt *segments;       /* process rows of one (pid, starttime) */
+    sqlite3_stmt *window;         /* ticks of a range with the process's samples, if any */
 };
 
 struct store {
@@ -80,12 +89,14 @@ struct store {
     bool read_only;                       /* opened by store_open_readonly() */
     bool in_memory;                       /* ":memory:": no file, no WAL */
     int64_t session_id;                   /* recording: our session row; read-only: 0 */
+    int64_t index_interval;               /* recording: our session's sample_index_interval */
     uint64_t tick_count;                  /* recording: ticks committed in our session */
     bool resync_needed;                   /* a tick failed: live table dropped (see above) */
     struct store_live_table live;         /* recording: live processes */
     struct store_live_process **ended;    /* scratch list of processes ended this tick */
     size_t ended_capacity;                /* allocated entries of ended */
     struct store_session *sessions;       /* sessions, loaded on first store_sessions() */
+    int64_t *session_index_intervals;     /* sample_index_interval of each session */
     size_t session_count;                 /* entries in sessions */
     bool sessions_loaded;                 /* sessions is valid */
     struct store_record_statements write; /* recording statements */

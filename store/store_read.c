@@ -70,10 +70,12 @@ static void store_column_metrics(sqlite3_stmt *stmt, int first, struct proc_metr
     m->processor = (int32_t)sqlite3_column_int64(stmt, first + 14);
 }
 
-#define STORE_METRICS_COLUMNS                                                                      \
-    "state, ppid, priority, nice, num_threads, vsize_bytes, rss_bytes, utime_ticks,"               \
-    " stime_ticks, read_bytes, write_bytes, voluntary_ctxsw, involuntary_ctxsw, fd_count,"         \
-    " processor"
+/* The 15 metrics columns of process_sample, in struct proc_metrics order, of table alias t. */
+#define STORE_METRICS_COLUMNS_OF(t)                                                                \
+    t ".state, " t ".ppid, " t ".priority, " t ".nice, " t ".num_threads, " t ".vsize_bytes, " t   \
+      ".rss_bytes, " t ".utime_ticks, " t ".stime_ticks, " t ".read_bytes, " t ".write_bytes, " t  \
+      ".voluntary_ctxsw, " t ".involuntary_ctxsw, " t ".fd_count, " t ".processor"
+#define STORE_METRICS_COLUMNS STORE_METRICS_COLUMNS_OF("process_sample")
 
 static void store_sessions_free(struct store *store)
 {
@@ -85,7 +87,9 @@ static void store_sessions_free(struct store *store)
         free((char *)s->command_line);
     }
     free(store->sessions);
+    free(store->session_index_intervals);
     store->sessions = NULL;
+    store->session_index_intervals = NULL;
     store->session_count = 0;
     store->sessions_loaded = false;
 }
@@ -98,17 +102,23 @@ static int store_sessions_load(struct store *store, char *err, size_t errlen)
     if (store_prepare(store, &store->read.sessions,
                       "SELECT s.id, s.host, s.kernel, s.boot_id, s.command_line,"
                       " s.interval_seconds, s.clock_ticks, s.started_us, s.ended_us,"
-                      " (SELECT max(t.tick) FROM tick t WHERE t.session_id = s.id)"
+                      " (SELECT max(t.tick) FROM tick t WHERE t.session_id = s.id),"
+                      " s.sample_index_interval"
                       " FROM session s ORDER BY s.id LIMIT ?1",
                       err, errlen) < 0)
         return -1;
     sqlite3_stmt *stmt = store->read.sessions;
-    size_t capacity = 0;
+    size_t capacity = 0, interval_capacity = 0;
     int rc;
     sqlite3_bind_int(stmt, 1, STORE_READ_MAX_SESSIONS);
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         xgrow((void **)&store->sessions, &capacity, store->session_count + 1,
               sizeof *store->sessions);
+        xgrow((void **)&store->session_index_intervals, &interval_capacity,
+              store->session_count + 1, sizeof *store->session_index_intervals);
+        int64_t interval = sqlite3_column_int64(stmt, 10);
+        store->session_index_intervals[store->session_count] =
+            interval >= 1 && interval <= STORE_READ_MAX_INDEX_INTERVAL ? interval : 1;
         struct store_session *s = &store->sessions[store->session_count++];
         int64_t ticks = sqlite3_column_int64(stmt, 9);
         s->id = sqlite3_column_int64(stmt, 0);
@@ -152,30 +162,39 @@ size_t store_sessions(struct store *store, const struct store_session **out)
     return store->session_count;
 }
 
-/* Resolves session_id (0 = the recording session, or the last one) to its tick count. */
-static int store_resolve_session(struct store *store, int64_t *session_id, uint64_t *tick_count,
+/* Where a reconstruction happens: a session, its tick count and its index interval. */
+struct store_scope {
+    int64_t session_id;     /* session row id */
+    uint64_t tick_count;    /* ticks 1..tick_count exist */
+    int64_t index_interval; /* sample_index_interval K, 1..STORE_READ_MAX_INDEX_INTERVAL */
+};
+
+/* Resolves session_id (0 = the recording session, or the last one) into a scope. */
+static int store_resolve_session(struct store *store, int64_t session_id, struct store_scope *scope,
                                  char *err, size_t errlen)
 {
     if (store_sessions_load(store, err, errlen) < 0)
         return -1;
     store_sessions_refresh(store);
-    if (*session_id == 0) {
+    if (session_id == 0) {
         if (!store->read_only) {
-            *session_id = store->session_id;
+            session_id = store->session_id;
         } else if (store->session_count > 0) {
-            *session_id = store->sessions[store->session_count - 1].id;
+            session_id = store->sessions[store->session_count - 1].id;
         } else {
             store_error(err, errlen, "%s: no session recorded", store->name);
             return -1;
         }
     }
     for (size_t i = 0; i < store->session_count; i++) {
-        if (store->sessions[i].id == *session_id) {
-            *tick_count = store->sessions[i].tick_count;
+        if (store->sessions[i].id == session_id) {
+            scope->session_id = session_id;
+            scope->tick_count = store->sessions[i].tick_count;
+            scope->index_interval = store->session_index_intervals[i];
             return 0;
         }
     }
-    store_error(err, errlen, "%s: no session %lld", store->name, (long long)*session_id);
+    store_error(err, errlen, "%s: no session %lld", store->name, (long long)session_id);
     return -1;
 }
 
@@ -334,79 +353,221 @@ static int store_load_system(struct store *store, int64_t session_id, uint64_t i
     return 0;
 }
 
-/* Processes alive at a tick, sorted by pid. */
-static int store_load_processes(struct store *store, int64_t session_id, uint64_t index,
-                                struct store_tick *out, char *err, size_t errlen)
+/* The index tick of a process row at or before tick: the greatest I <= tick with I - id a
+ * multiple of K (unsigned arithmetic, as the writer; K is a power of two in our files). May be
+ * below 1. */
+static int64_t store_index_tick(const struct store_scope *scope, int64_t process_id, int64_t tick)
 {
-    if (store_prepare(store, &store->read.processes,
-                      "SELECT p.pid, p.starttime_ticks, p.uid, p.user, p.comm, p.cmdline,"
-                      " p.is_kernel_thread, s.state, s.ppid, s.priority, s.nice, s.num_threads,"
-                      " s.vsize_bytes, s.rss_bytes, s.utime_ticks, s.stime_ticks, s.read_bytes,"
-                      " s.write_bytes, s.voluntary_ctxsw, s.involuntary_ctxsw, s.fd_count,"
-                      " s.processor"
-                      " FROM process p LEFT JOIN process_sample s ON s.process_id = p.id"
-                      "  AND s.tick = (SELECT max(tick) FROM process_sample"
-                      "                WHERE process_id = p.id AND tick <= ?2)"
-                      " WHERE p.session_id = ?1 AND p.first_tick <= ?2"
-                      "  AND (p.last_tick >= ?2 OR p.last_tick IS NULL)"
-                      " ORDER BY p.pid, p.starttime_ticks",
+    uint64_t back = ((uint64_t)tick - (uint64_t)process_id) % (uint64_t)scope->index_interval;
+    return tick - (int64_t)back;
+}
+
+/* Metrics of the sample that the sample_index row (index_tick, process_id) names.
+ * Returns 1 found, 0 not, -1 with err set. */
+static int store_read_indexed_sample(struct store *store, const struct store_scope *scope,
+                                     int64_t process_id, int64_t index_tick,
+                                     struct proc_metrics *out, char *err, size_t errlen)
+{
+    if (store_prepare(store, &store->read.indexed_sample,
+                      "SELECT " STORE_METRICS_COLUMNS_OF(
+                          "s") " FROM sample_index i"
+                               " JOIN process_sample s ON s.session_id = i.session_id"
+                               "  AND s.tick = i.sample_tick AND s.process_id = i.process_id"
+                               " WHERE i.session_id = ?1 AND i.tick = ?2 AND i.process_id = ?3"
+                               "  AND i.sample_tick <= ?2",
                       err, errlen) < 0)
         return -1;
-    sqlite3_stmt *stmt = store->read.processes;
-    size_t capacity = 0, cmdline_bytes = 0;
+    sqlite3_stmt *stmt = store->read.indexed_sample;
+    sqlite3_bind_int64(stmt, 1, scope->session_id);
+    sqlite3_bind_int64(stmt, 2, index_tick);
+    sqlite3_bind_int64(stmt, 3, process_id);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        store_column_metrics(stmt, 0, out);
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        store_sqlite_error(store, "cannot read a process sample", err, errlen);
+        return -1;
+    }
+    return rc == SQLITE_ROW;
+}
+
+/* Metrics in force at tick for process row process_id (which starts at first_tick): the
+ * newest sample at or before tick. Returns 1 found, 0 not (metrics zeroed), -1 with err. */
+static int store_read_latest_sample(struct store *store, const struct store_scope *scope,
+                                    int64_t process_id, int64_t first_tick, int64_t tick,
+                                    struct proc_metrics *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    if (store_prepare(store, &store->read.probe_back,
+                      "SELECT " STORE_METRICS_COLUMNS_OF(
+                          "s") " FROM tick t"
+                               " CROSS JOIN process_sample s ON s.session_id = t.session_id"
+                               "  AND s.tick = t.tick AND s.process_id = ?4"
+                               " WHERE t.session_id = ?1 AND t.tick >= ?2 AND t.tick <= ?3"
+                               " ORDER BY t.tick DESC LIMIT 1",
+                      err, errlen) < 0)
+        return -1;
+    int64_t index_tick = store_index_tick(scope, process_id, tick);
+    sqlite3_stmt *stmt = store->read.probe_back;
+    sqlite3_bind_int64(stmt, 1, scope->session_id);
+    sqlite3_bind_int64(stmt, 2, index_tick > first_tick ? index_tick : first_tick);
+    sqlite3_bind_int64(stmt, 3, tick);
+    sqlite3_bind_int64(stmt, 4, process_id);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        store_column_metrics(stmt, 0, out);
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        store_sqlite_error(store, "cannot read a process sample", err, errlen);
+        return -1;
+    }
+    if (rc == SQLITE_ROW || index_tick < first_tick)
+        return rc == SQLITE_ROW;
+    return store_read_indexed_sample(store, scope, process_id, index_tick, out, err, errlen);
+}
+
+/* A process row alive at the tick being loaded. */
+struct store_alive {
+    int64_t process_id; /* process row id */
+    int64_t first_tick; /* its first tick */
+    size_t position;    /* index in store_tick.processes */
+    bool resolved;      /* its metrics were found among the recent samples */
+};
+
+static int store_alive_by_id(const void *a, const void *b)
+{
+    const struct store_alive *x = a, *y = b;
+    return x->process_id < y->process_id ? -1 : x->process_id > y->process_id;
+}
+
+/* Reads the process rows alive at the tick into out (sorted by pid) and alive (by id). */
+static int store_load_alive(struct store *store, const struct store_scope *scope, int64_t tick,
+                            struct store_tick *out, struct store_alive **alive, char *err,
+                            size_t errlen)
+{
+    if (store_prepare(store, &store->read.alive,
+                      "SELECT id, pid, starttime_ticks, uid, user, comm, cmdline,"
+                      " is_kernel_thread, first_tick FROM process"
+                      " WHERE session_id = ?1 AND first_tick <= ?2"
+                      "  AND (last_tick >= ?2 OR last_tick IS NULL)"
+                      " ORDER BY pid, starttime_ticks",
+                      err, errlen) < 0)
+        return -1;
+    sqlite3_stmt *stmt = store->read.alive;
+    size_t capacity = 0, alive_capacity = 0, cmdline_bytes = 0;
     int rc;
-    sqlite3_bind_int64(stmt, 1, session_id);
-    sqlite3_bind_int64(stmt, 2, (sqlite3_int64)index);
+    sqlite3_bind_int64(stmt, 1, scope->session_id);
+    sqlite3_bind_int64(stmt, 2, tick);
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        size_t cmdline_len = (size_t)sqlite3_column_bytes(stmt, 5);
+        size_t cmdline_len = (size_t)sqlite3_column_bytes(stmt, 6);
         if (out->process_count >= STORE_READ_MAX_PROCESSES ||
             cmdline_bytes + cmdline_len > STORE_READ_MAX_CMDLINE_SUM) {
             sqlite3_reset(stmt);
-            store_error(err, errlen, "%s: tick %llu holds more processes than stacktop reads",
-                        store->name, (unsigned long long)index);
+            store_error(err, errlen, "%s: tick %lld holds more processes than stacktop reads",
+                        store->name, (long long)tick);
             return -1;
         }
         cmdline_bytes += cmdline_len;
         xgrow((void **)&out->processes, &capacity, out->process_count + 1, sizeof *out->processes);
+        xgrow((void **)alive, &alive_capacity, out->process_count + 1, sizeof **alive);
+        (*alive)[out->process_count] =
+            (struct store_alive){sqlite3_column_int64(stmt, 0), sqlite3_column_int64(stmt, 8),
+                                 out->process_count, false};
         struct store_process *p = &out->processes[out->process_count++];
         memset(p, 0, sizeof *p);
-        p->pid = (pid_t)sqlite3_column_int64(stmt, 0);
-        p->starttime_ticks = store_column_u64(stmt, 1);
-        p->uid = (uid_t)sqlite3_column_int64(stmt, 2);
-        store_column_copy(stmt, 3, p->user, sizeof p->user);
-        store_column_copy(stmt, 4, p->comm, sizeof p->comm);
-        p->cmdline = store_column_strdup(stmt, 5, STORE_READ_MAX_VALUE_BYTES);
-        p->is_kernel_thread = sqlite3_column_int64(stmt, 6) != 0;
-        store_column_metrics(stmt, 7, &p->metrics);
+        p->pid = (pid_t)sqlite3_column_int64(stmt, 1);
+        p->starttime_ticks = store_column_u64(stmt, 2);
+        p->uid = (uid_t)sqlite3_column_int64(stmt, 3);
+        store_column_copy(stmt, 4, p->user, sizeof p->user);
+        store_column_copy(stmt, 5, p->comm, sizeof p->comm);
+        p->cmdline = store_column_strdup(stmt, 6, STORE_READ_MAX_VALUE_BYTES);
+        p->is_kernel_thread = sqlite3_column_int64(stmt, 7) != 0;
     }
     sqlite3_reset(stmt);
     if (rc != SQLITE_DONE) {
         store_sqlite_error(store, "cannot read a tick's processes", err, errlen);
         return -1;
     }
+    if (out->process_count > 0)
+        qsort(*alive, out->process_count, sizeof **alive, store_alive_by_id);
     return 0;
+}
+
+/* Processes alive at a tick with their metrics: one pass over the samples of the last K
+ * ticks, then a sample_index lookup for the processes that did not change in that time. */
+static int store_load_processes(struct store *store, const struct store_scope *scope,
+                                uint64_t index, struct store_tick *out, char *err, size_t errlen)
+{
+    struct store_alive *alive = NULL;
+    int64_t tick = (int64_t)index;
+    int result = -1;
+    if (store_load_alive(store, scope, tick, out, &alive, err, errlen) < 0)
+        goto free_alive;
+    if (out->process_count == 0) {
+        result = 0;
+        goto free_alive;
+    }
+    if (store_prepare(store, &store->read.recent_samples,
+                      "SELECT tick, process_id, " STORE_METRICS_COLUMNS " FROM process_sample"
+                      " WHERE session_id = ?1 AND tick >= ?2 AND tick <= ?3 ORDER BY tick",
+                      err, errlen) < 0)
+        goto free_alive;
+    sqlite3_stmt *stmt = store->read.recent_samples;
+    int rc;
+    sqlite3_bind_int64(stmt, 1, scope->session_id);
+    sqlite3_bind_int64(stmt, 2, tick - scope->index_interval + 1);
+    sqlite3_bind_int64(stmt, 3, tick);
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        struct store_alive key = {.process_id = sqlite3_column_int64(stmt, 1)};
+        struct store_alive *found =
+            bsearch(&key, alive, out->process_count, sizeof *alive, store_alive_by_id);
+        if (!found || sqlite3_column_int64(stmt, 0) < found->first_tick)
+            continue;
+        /* Ascending ticks: the last row seen for a process is its newest. */
+        store_column_metrics(stmt, 2, &out->processes[found->position].metrics);
+        found->resolved = true;
+    }
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_DONE) {
+        store_sqlite_error(store, "cannot read a tick's samples", err, errlen);
+        goto free_alive;
+    }
+    for (size_t i = 0; i < out->process_count; i++) {
+        struct store_alive *a = &alive[i];
+        int64_t index_tick = store_index_tick(scope, a->process_id, tick);
+        if (a->resolved || index_tick < a->first_tick)
+            continue;
+        if (store_read_indexed_sample(store, scope, a->process_id, index_tick,
+                                      &out->processes[a->position].metrics, err, errlen) < 0)
+            goto free_alive;
+    }
+    result = 0;
+free_alive:
+    free(alive);
+    return result;
 }
 
 int store_load_tick(struct store *store, int64_t session_id, uint64_t index, struct store_tick *out,
                     char *err, size_t errlen)
 {
-    uint64_t tick_count;
+    struct store_scope scope;
     memset(out, 0, sizeof *out);
     if (!store) {
         store_error(err, errlen, "store: no file");
         return -1;
     }
-    if (store_resolve_session(store, &session_id, &tick_count, err, errlen) < 0)
+    if (store_resolve_session(store, session_id, &scope, err, errlen) < 0)
         return -1;
-    if (index < 1 || index > tick_count) {
+    if (index < 1 || index > scope.tick_count) {
         store_error(err, errlen, "%s: tick %llu is out of range (session %lld has %llu ticks)",
-                    store->name, (unsigned long long)index, (long long)session_id,
-                    (unsigned long long)tick_count);
+                    store->name, (unsigned long long)index, (long long)scope.session_id,
+                    (unsigned long long)scope.tick_count);
         return -1;
     }
     out->index = index;
-    if (store_load_system(store, session_id, index, &out->system, err, errlen) < 0 ||
-        store_load_processes(store, session_id, index, out, err, errlen) < 0) {
+    if (store_load_system(store, scope.session_id, index, &out->system, err, errlen) < 0 ||
+        store_load_processes(store, &scope, index, out, err, errlen) < 0) {
         store_tick_free(out);
         return -1;
     }
@@ -430,13 +591,14 @@ struct store_segment {
     int64_t process_id; /* process row */
     int64_t first;      /* first tick covered, >= 1 */
     int64_t last;       /* last tick covered, >= first */
+    int64_t first_tick; /* the row's own first_tick (for lookups) */
 };
 
 /* The process rows of (pid, starttime) in a session, in tick order, clamped so that they are
  * disjoint and within 1..tick_count. Returns the count (*out malloc'ed), or -1. */
-static long store_history_segments(struct store *store, int64_t session_id, uint64_t tick_count,
-                                   pid_t pid, uint64_t starttime_ticks, struct store_segment **out,
-                                   char *err, size_t errlen)
+static long store_history_segments(struct store *store, const struct store_scope *scope, pid_t pid,
+                                   uint64_t starttime_ticks, struct store_segment **out, char *err,
+                                   size_t errlen)
 {
     *out = NULL;
     if (store_prepare(store, &store->read.segments,
@@ -447,14 +609,14 @@ static long store_history_segments(struct store *store, int64_t session_id, uint
         return -1;
     sqlite3_stmt *stmt = store->read.segments;
     size_t count = 0, capacity = 0;
-    int64_t covered = 0, end = (int64_t)tick_count;
+    int64_t covered = 0, end = (int64_t)scope->tick_count;
     int rc;
-    sqlite3_bind_int64(stmt, 1, session_id);
+    sqlite3_bind_int64(stmt, 1, scope->session_id);
     sqlite3_bind_int64(stmt, 2, pid);
     sqlite3_bind_int64(stmt, 3, (sqlite3_int64)starttime_ticks);
     sqlite3_bind_int(stmt, 4, STORE_READ_MAX_SEGMENTS);
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        int64_t first = sqlite3_column_int64(stmt, 1);
+        int64_t first_tick = sqlite3_column_int64(stmt, 1), first = first_tick;
         int64_t last =
             sqlite3_column_type(stmt, 2) == SQLITE_NULL ? end : sqlite3_column_int64(stmt, 2);
         if (first <= covered)
@@ -464,7 +626,8 @@ static long store_history_segments(struct store *store, int64_t session_id, uint
         if (first > last)
             continue;
         xgrow((void **)out, &capacity, count + 1, sizeof **out);
-        (*out)[count++] = (struct store_segment){sqlite3_column_int64(stmt, 0), first, last};
+        (*out)[count++] =
+            (struct store_segment){sqlite3_column_int64(stmt, 0), first, last, first_tick};
         covered = last;
     }
     sqlite3_reset(stmt);
@@ -477,58 +640,53 @@ static long store_history_segments(struct store *store, int64_t session_id, uint
     return (long)count;
 }
 
-/* Appends the points of ticks first..last of one process row, forward-filling its samples. */
-static int store_history_fill(struct store *store, int64_t session_id, int64_t process_id,
-                              int64_t first, int64_t last, struct store_history_point *points,
-                              size_t *n, char *err, size_t errlen)
+/* Appends the points of ticks first..last of one process row: the metrics in force at first,
+ * then one pass over the ticks joined with the row's samples, forward-filling. */
+static int store_history_fill(struct store *store, const struct store_scope *scope,
+                              const struct store_segment *segment, int64_t first, int64_t last,
+                              struct store_history_point *points, size_t *n, char *err,
+                              size_t errlen)
 {
-    if (store_prepare(store, &store->read.segment_samples,
-                      "SELECT tick, " STORE_METRICS_COLUMNS " FROM process_sample"
-                      " WHERE process_id = ?1 AND tick <= ?3"
-                      "  AND tick >= coalesce((SELECT max(tick) FROM process_sample"
-                      "                        WHERE process_id = ?1 AND tick <= ?2), 0)"
-                      " ORDER BY tick",
-                      err, errlen) < 0 ||
-        store_prepare(store, &store->read.tick_times,
-                      "SELECT tick, timestamp_us FROM tick"
-                      " WHERE session_id = ?1 AND tick >= ?2 AND tick <= ?3 ORDER BY tick",
+    struct proc_metrics current;
+    if (store_read_latest_sample(store, scope, segment->process_id, segment->first_tick, first,
+                                 &current, err, errlen) < 0 ||
+        store_prepare(store, &store->read.window,
+                      "SELECT t.tick, t.timestamp_us, s.tick, " STORE_METRICS_COLUMNS_OF(
+                          "s") " FROM tick t"
+                               " LEFT JOIN process_sample s ON s.session_id = t.session_id"
+                               "  AND s.tick = t.tick AND s.process_id = ?2"
+                               " WHERE t.session_id = ?1 AND t.tick >= ?3 AND t.tick <= ?4"
+                               " ORDER BY t.tick",
                       err, errlen) < 0)
         return -1;
-    sqlite3_stmt *samples = store->read.segment_samples, *times = store->read.tick_times;
-    struct proc_metrics current;
-    int result = -1;
-    memset(&current, 0, sizeof current);
-    sqlite3_bind_int64(samples, 1, process_id);
-    sqlite3_bind_int64(samples, 2, first);
-    sqlite3_bind_int64(samples, 3, last);
-    sqlite3_bind_int64(times, 1, session_id);
-    sqlite3_bind_int64(times, 2, first);
-    sqlite3_bind_int64(times, 3, last);
-    int sample_rc = sqlite3_step(samples), time_rc = sqlite3_step(times);
+    sqlite3_stmt *stmt = store->read.window;
+    sqlite3_bind_int64(stmt, 1, scope->session_id);
+    sqlite3_bind_int64(stmt, 2, segment->process_id);
+    sqlite3_bind_int64(stmt, 3, first);
+    sqlite3_bind_int64(stmt, 4, last);
+    int rc = sqlite3_step(stmt);
     for (int64_t t = first; t <= last; t++) {
-        while (sample_rc == SQLITE_ROW && sqlite3_column_int64(samples, 0) <= t) {
-            store_column_metrics(samples, 1, &current);
-            sample_rc = sqlite3_step(samples);
+        uint64_t timestamp_us = 0;
+        while (rc == SQLITE_ROW && sqlite3_column_int64(stmt, 0) <= t) {
+            if (sqlite3_column_int64(stmt, 0) == t) {
+                timestamp_us = store_column_u64(stmt, 1);
+                if (sqlite3_column_type(stmt, 2) != SQLITE_NULL)
+                    store_column_metrics(stmt, 3, &current);
+            }
+            rc = sqlite3_step(stmt);
         }
-        while (time_rc == SQLITE_ROW && sqlite3_column_int64(times, 0) < t)
-            time_rc = sqlite3_step(times);
-        if ((sample_rc != SQLITE_ROW && sample_rc != SQLITE_DONE) ||
-            (time_rc != SQLITE_ROW && time_rc != SQLITE_DONE)) {
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
             store_sqlite_error(store, "cannot read a process's history", err, errlen);
-            goto reset_statements;
+            sqlite3_reset(stmt);
+            return -1;
         }
         struct store_history_point *point = &points[(*n)++];
         point->tick = (uint64_t)t;
-        point->timestamp_us = time_rc == SQLITE_ROW && sqlite3_column_int64(times, 0) == t
-                                  ? store_column_u64(times, 1)
-                                  : 0;
+        point->timestamp_us = timestamp_us;
         point->metrics = current;
     }
-    result = 0;
-reset_statements:
-    sqlite3_reset(samples);
-    sqlite3_reset(times);
-    return result;
+    sqlite3_reset(stmt);
+    return 0;
 }
 
 long store_process_history(struct store *store, pid_t pid, uint64_t starttime_ticks,
@@ -536,18 +694,17 @@ long store_process_history(struct store *store, pid_t pid, uint64_t starttime_ti
                            size_t errlen)
 {
     struct store_segment *segments = NULL;
-    int64_t session_id = 0;
-    uint64_t tick_count;
+    struct store_scope scope;
     long result = -1;
     *out = NULL;
     if (!store) {
         store_error(err, errlen, "store: no file");
         return -1;
     }
-    if (store_resolve_session(store, &session_id, &tick_count, err, errlen) < 0)
+    if (store_resolve_session(store, 0, &scope, err, errlen) < 0)
         return -1;
-    long segment_count = store_history_segments(store, session_id, tick_count, pid, starttime_ticks,
-                                                &segments, err, errlen);
+    long segment_count =
+        store_history_segments(store, &scope, pid, starttime_ticks, &segments, err, errlen);
     if (segment_count < 0)
         return -1;
     uint64_t total = 0; /* segments are disjoint within 1..tick_count: no overflow */
@@ -570,8 +727,8 @@ long store_process_history(struct store *store, pid_t pid, uint64_t starttime_ti
         }
         first += (int64_t)skip;
         skip = 0;
-        if (store_history_fill(store, session_id, segments[i].process_id, first, last, points, &n,
-                               err, errlen) < 0) {
+        if (store_history_fill(store, &scope, &segments[i], first, last, points, &n, err, errlen) <
+            0) {
             free(points);
             goto free_segments;
         }
@@ -586,9 +743,9 @@ free_segments:
 void store_read_free(struct store *store)
 {
     struct store_read_statements *r = &store->read;
-    sqlite3_stmt **all[] = {&r->sessions,  &r->tick,     &r->tick_cpus,
-                            &r->processes, &r->segments, &r->segment_samples,
-                            &r->tick_times};
+    sqlite3_stmt **all[] = {&r->sessions,   &r->tick,           &r->tick_cpus,
+                            &r->alive,      &r->recent_samples, &r->indexed_sample,
+                            &r->probe_back, &r->segments,       &r->window};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         sqlite3_finalize(*all[i]);
         *all[i] = NULL;

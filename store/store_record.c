@@ -9,7 +9,12 @@
  * ended (last_tick = T - 1) at the first tick T that does not list it, or that lists it with a
  * different identity (exec, setuid, prctl(PR_SET_NAME)), in which case a new row opens at T.
  * A process_sample row is written when a process row opens and then only at ticks where some
- * field of struct proc_metrics differs from the last row written for it.
+ * field of struct proc_metrics differs from the last row written for it. Samples are keyed by
+ * (session, tick, process): a tick's rows are appended together, so a tick dirties a few pages
+ * at the end of the table instead of one page per changed process.
+ * Every sample_index_interval (K) ticks, staggered by process row id (tick = id mod K), a
+ * process that has no sample at that tick gets a sample_index row naming the tick of its
+ * newest sample, so that a reader looks back at most K ticks (see store_read.c).
  *
  * Invariants:
  *   - a tick touches the database only for its own tick and tick_cpu rows, for processes that
@@ -38,6 +43,7 @@ struct store_live_process {
     char *cmdline;               /* identity as written (owned) */
     bool is_kernel_thread;       /* identity as written */
     struct proc_metrics written; /* metrics of its newest process_sample row */
+    uint64_t sample_tick;        /* tick of its newest process_sample row */
 };
 
 static uint64_t store_live_hash(pid_t pid, uint64_t starttime_ticks)
@@ -171,8 +177,8 @@ int store_record_begin_session(struct store *store, const struct store_session_i
     sqlite3_stmt *stmt = NULL;
     if (sqlite3_prepare_v2(store->db,
                            "INSERT INTO session (host, kernel, boot_id, command_line,"
-                           " interval_seconds, clock_ticks, boot_time, started_us)"
-                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                           " interval_seconds, clock_ticks, boot_time, started_us,"
+                           " sample_index_interval) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                            -1, &stmt, NULL) != SQLITE_OK) {
         store_sqlite_error(store, "cannot prepare the session", err, errlen);
         return -1;
@@ -185,6 +191,7 @@ int store_record_begin_session(struct store *store, const struct store_session_i
     sqlite3_bind_int64(stmt, 6, info->clock_ticks);
     store_bind_u64(stmt, 7, info->boot_time);
     store_bind_u64(stmt, 8, info->started_us);
+    sqlite3_bind_int(stmt, 9, STORE_SAMPLE_INDEX_INTERVAL);
     int rc = sqlite3_step(stmt);
     sqlite3_finalize(stmt);
     if (rc != SQLITE_DONE) {
@@ -193,6 +200,7 @@ int store_record_begin_session(struct store *store, const struct store_session_i
     }
     store->session_id = sqlite3_last_insert_rowid(store->db);
     store->tick_count = 0;
+    store->index_interval = STORE_SAMPLE_INDEX_INTERVAL;
     return 0;
 }
 
@@ -227,11 +235,15 @@ static int store_record_prepare(struct store *store, char *err, size_t errlen)
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                       err, errlen) < 0 ||
         store_prepare(store, &w->insert_sample,
-                      "INSERT OR REPLACE INTO process_sample (process_id, tick, state, ppid,"
-                      " priority, nice, num_threads, vsize_bytes, rss_bytes, utime_ticks,"
-                      " stime_ticks, read_bytes, write_bytes, voluntary_ctxsw,"
+                      "INSERT OR REPLACE INTO process_sample (session_id, tick, process_id,"
+                      " state, ppid, priority, nice, num_threads, vsize_bytes, rss_bytes,"
+                      " utime_ticks, stime_ticks, read_bytes, write_bytes, voluntary_ctxsw,"
                       " involuntary_ctxsw, fd_count, processor) VALUES (?1, ?2, ?3, ?4, ?5,"
-                      " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                      " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                      err, errlen) < 0 ||
+        store_prepare(store, &w->insert_index,
+                      "INSERT OR REPLACE INTO sample_index (session_id, tick, process_id,"
+                      " sample_tick) VALUES (?1, ?2, ?3, ?4)",
                       err, errlen) < 0 ||
         store_prepare(store, &w->end_process, "UPDATE process SET last_tick = ?2 WHERE id = ?1",
                       err, errlen) < 0 ||
@@ -296,27 +308,50 @@ static int store_record_system(struct store *store, uint64_t tick, const struct 
     return 0;
 }
 
-static int store_record_sample(struct store *store, int64_t process_id, uint64_t tick,
+/* Writes the metrics of live at tick and remembers them as written. */
+static int store_record_sample(struct store *store, struct store_live_process *live, uint64_t tick,
                                const struct proc_metrics *m)
 {
     sqlite3_stmt *stmt = store->write.insert_sample;
-    sqlite3_bind_int64(stmt, 1, process_id);
+    sqlite3_bind_int64(stmt, 1, store->session_id);
     store_bind_u64(stmt, 2, tick);
-    sqlite3_bind_text(stmt, 3, &m->state, m->state ? 1 : 0, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(stmt, 4, m->ppid);
-    sqlite3_bind_int64(stmt, 5, m->priority);
-    sqlite3_bind_int64(stmt, 6, m->nice);
-    sqlite3_bind_int64(stmt, 7, m->num_threads);
-    store_bind_u64(stmt, 8, m->vsize_bytes);
-    store_bind_u64(stmt, 9, m->rss_bytes);
-    store_bind_u64(stmt, 10, m->utime_ticks);
-    store_bind_u64(stmt, 11, m->stime_ticks);
-    store_bind_u64(stmt, 12, m->read_bytes);
-    store_bind_u64(stmt, 13, m->write_bytes);
-    store_bind_u64(stmt, 14, m->voluntary_ctxsw);
-    store_bind_u64(stmt, 15, m->involuntary_ctxsw);
-    sqlite3_bind_int(stmt, 16, m->fd_count);
-    sqlite3_bind_int(stmt, 17, m->processor);
+    sqlite3_bind_int64(stmt, 3, live->process_id);
+    sqlite3_bind_text(stmt, 4, &m->state, m->state ? 1 : 0, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(stmt, 5, m->ppid);
+    sqlite3_bind_int64(stmt, 6, m->priority);
+    sqlite3_bind_int64(stmt, 7, m->nice);
+    sqlite3_bind_int64(stmt, 8, m->num_threads);
+    store_bind_u64(stmt, 9, m->vsize_bytes);
+    store_bind_u64(stmt, 10, m->rss_bytes);
+    store_bind_u64(stmt, 11, m->utime_ticks);
+    store_bind_u64(stmt, 12, m->stime_ticks);
+    store_bind_u64(stmt, 13, m->read_bytes);
+    store_bind_u64(stmt, 14, m->write_bytes);
+    store_bind_u64(stmt, 15, m->voluntary_ctxsw);
+    store_bind_u64(stmt, 16, m->involuntary_ctxsw);
+    sqlite3_bind_int(stmt, 17, m->fd_count);
+    sqlite3_bind_int(stmt, 18, m->processor);
+    if (store_step_done(stmt) != SQLITE_DONE)
+        return -1;
+    live->written = *m;
+    live->sample_tick = tick;
+    return 0;
+}
+
+/* The sample_index row of live at tick, when tick is its index tick and it has no sample
+ * there. Index ticks are those where tick - process_id is a multiple of K (unsigned
+ * arithmetic; K is a power of two, so this matches the SQL of the views). */
+static int store_record_index(struct store *store, const struct store_live_process *live,
+                              uint64_t tick)
+{
+    uint64_t interval = (uint64_t)store->index_interval;
+    if (live->sample_tick == tick || (tick - (uint64_t)live->process_id) % interval != 0)
+        return 0;
+    sqlite3_stmt *stmt = store->write.insert_index;
+    sqlite3_bind_int64(stmt, 1, store->session_id);
+    store_bind_u64(stmt, 2, tick);
+    sqlite3_bind_int64(stmt, 3, live->process_id);
+    store_bind_u64(stmt, 4, live->sample_tick);
     return store_step_done(stmt) == SQLITE_DONE ? 0 : -1;
 }
 
@@ -339,7 +374,6 @@ static int store_record_open_row(struct store *store, struct store_live_process 
     store_copy_field(live->comm, entry->comm, sizeof live->comm);
     free(live->cmdline);
     live->cmdline = xstrdup(store_cmdline_of(entry));
-    live->written = entry->metrics;
 
     sqlite3_bind_int64(stmt, 1, store->session_id);
     sqlite3_bind_int64(stmt, 2, entry->pid);
@@ -357,7 +391,7 @@ static int store_record_open_row(struct store *store, struct store_live_process 
     if (rc != SQLITE_DONE)
         return -1;
     live->process_id = sqlite3_last_insert_rowid(store->db);
-    return store_record_sample(store, live->process_id, tick, &entry->metrics);
+    return store_record_sample(store, live, tick, &entry->metrics);
 }
 
 /* One process entry of the tick. */
@@ -384,10 +418,10 @@ static int store_record_process(struct store *store, const struct proc_entry *en
             return -1;
         return store_record_open_row(store, live, entry, tick);
     }
-    if (store_metrics_equal(&live->written, &entry->metrics))
-        return 0;
-    live->written = entry->metrics;
-    return store_record_sample(store, live->process_id, tick, &entry->metrics);
+    if (!store_metrics_equal(&live->written, &entry->metrics) &&
+        store_record_sample(store, live, tick, &entry->metrics) < 0)
+        return -1;
+    return store_record_index(store, live, tick);
 }
 
 /* Ends the rows of processes the tick did not list. */
@@ -507,9 +541,9 @@ roll_back_quietly:
 void store_record_free(struct store *store)
 {
     struct store_record_statements *w = &store->write;
-    sqlite3_stmt **all[] = {&w->begin,         &w->commit,      &w->rollback,
-                            &w->insert_tick,   &w->insert_cpu,  &w->insert_process,
-                            &w->insert_sample, &w->end_process, &w->end_all_open};
+    sqlite3_stmt **all[] = {
+        &w->begin,          &w->commit,        &w->rollback,     &w->insert_tick, &w->insert_cpu,
+        &w->insert_process, &w->insert_sample, &w->insert_index, &w->end_process, &w->end_all_open};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         sqlite3_finalize(*all[i]);
         *all[i] = NULL;

@@ -11,7 +11,8 @@
  *     store_expected_tables and docs/SCHEMA.md;
  *   - migrations run in one transaction together with the user_version update, so a file is
  *     never left half-migrated;
- *   - step 0 also sets PRAGMA application_id: a file with our id and no tables cannot exist;
+ *   - every migration also sets PRAGMA application_id: a file with our id and no tables cannot
+ *     exist;
  *   - nothing here writes to a file that is not already a stacktop file or empty.
  */
 #include <stdio.h>
@@ -25,170 +26,190 @@ struct store_migration {
     const char *sql;  /* statements to run, separated by semicolons */
 };
 
-#define STORE_STRINGIFY_(x) #x
-#define STORE_STRINGIFY(x)  STORE_STRINGIFY_(x)
+/* Version 0 -> 1: the whole schema of version 1 (an empty file is version 0). The views are
+ * for people using the sqlite3 CLI; the C code never reads them. process_samples_full finds the
+ * newest sample at or before a tick as store_read.c does: one of the last sample_index_interval
+ * ticks, or else the one sample_index names at the process's index tick (docs/SCHEMA.md). */
+static const char store_schema_v1[] =
+    "CREATE TABLE session (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  host TEXT NOT NULL,\n"
+    "  kernel TEXT NOT NULL,\n"
+    "  boot_id TEXT NOT NULL,\n"
+    "  command_line TEXT NOT NULL,\n"
+    "  interval_seconds REAL NOT NULL,\n"
+    "  clock_ticks INTEGER NOT NULL,\n"
+    "  boot_time INTEGER NOT NULL,\n"
+    "  started_us INTEGER NOT NULL,\n"
+    "  ended_us INTEGER,\n"
+    "  sample_index_interval INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE TABLE tick (\n"
+    "  session_id INTEGER NOT NULL REFERENCES session(id),\n"
+    "  tick INTEGER NOT NULL,\n"
+    "  timestamp_us INTEGER NOT NULL,\n"
+    "  uptime_seconds REAL NOT NULL,\n"
+    "  load1 REAL NOT NULL,\n"
+    "  load5 REAL NOT NULL,\n"
+    "  load15 REAL NOT NULL,\n"
+    "  cpu_count INTEGER NOT NULL,\n"
+    "  cpu_user INTEGER NOT NULL,\n"
+    "  cpu_nice INTEGER NOT NULL,\n"
+    "  cpu_system INTEGER NOT NULL,\n"
+    "  cpu_idle INTEGER NOT NULL,\n"
+    "  cpu_iowait INTEGER NOT NULL,\n"
+    "  cpu_irq INTEGER NOT NULL,\n"
+    "  cpu_softirq INTEGER NOT NULL,\n"
+    "  cpu_steal INTEGER NOT NULL,\n"
+    "  mem_total_bytes INTEGER NOT NULL,\n"
+    "  mem_free_bytes INTEGER NOT NULL,\n"
+    "  mem_available_bytes INTEGER NOT NULL,\n"
+    "  mem_buffers_bytes INTEGER NOT NULL,\n"
+    "  mem_cached_bytes INTEGER NOT NULL,\n"
+    "  mem_shared_bytes INTEGER NOT NULL,\n"
+    "  mem_used_bytes INTEGER NOT NULL,\n"
+    "  swap_total_bytes INTEGER NOT NULL,\n"
+    "  swap_free_bytes INTEGER NOT NULL,\n"
+    "  tasks_total INTEGER NOT NULL,\n"
+    "  tasks_running INTEGER NOT NULL,\n"
+    "  threads_total INTEGER NOT NULL,\n"
+    "  kernel_threads INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (session_id, tick)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE tick_cpu (\n"
+    "  session_id INTEGER NOT NULL,\n"
+    "  tick INTEGER NOT NULL,\n"
+    "  cpu INTEGER NOT NULL,\n"
+    "  user INTEGER NOT NULL,\n"
+    "  nice INTEGER NOT NULL,\n"
+    "  system INTEGER NOT NULL,\n"
+    "  idle INTEGER NOT NULL,\n"
+    "  iowait INTEGER NOT NULL,\n"
+    "  irq INTEGER NOT NULL,\n"
+    "  softirq INTEGER NOT NULL,\n"
+    "  steal INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (session_id, tick, cpu),\n"
+    "  FOREIGN KEY (session_id, tick) REFERENCES tick(session_id, tick)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE process (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  session_id INTEGER NOT NULL REFERENCES session(id),\n"
+    "  pid INTEGER NOT NULL,\n"
+    "  starttime_ticks INTEGER NOT NULL,\n"
+    "  ppid INTEGER NOT NULL,\n"
+    "  uid INTEGER NOT NULL,\n"
+    "  user TEXT NOT NULL,\n"
+    "  comm TEXT NOT NULL,\n"
+    "  cmdline TEXT NOT NULL,\n"
+    "  is_kernel_thread INTEGER NOT NULL,\n"
+    "  first_tick INTEGER NOT NULL,\n"
+    "  last_tick INTEGER\n"
+    ");\n"
+    "CREATE INDEX process_by_identity ON process(session_id, pid, "
+    "starttime_ticks);\n"
+    "CREATE TABLE process_sample (\n"
+    "  session_id INTEGER NOT NULL,\n"
+    "  tick INTEGER NOT NULL,\n"
+    "  process_id INTEGER NOT NULL REFERENCES process(id),\n"
+    "  state TEXT NOT NULL,\n"
+    "  ppid INTEGER NOT NULL,\n"
+    "  priority INTEGER NOT NULL,\n"
+    "  nice INTEGER NOT NULL,\n"
+    "  num_threads INTEGER NOT NULL,\n"
+    "  vsize_bytes INTEGER NOT NULL,\n"
+    "  rss_bytes INTEGER NOT NULL,\n"
+    "  utime_ticks INTEGER NOT NULL,\n"
+    "  stime_ticks INTEGER NOT NULL,\n"
+    "  read_bytes INTEGER NOT NULL,\n"
+    "  write_bytes INTEGER NOT NULL,\n"
+    "  voluntary_ctxsw INTEGER NOT NULL,\n"
+    "  involuntary_ctxsw INTEGER NOT NULL,\n"
+    "  fd_count INTEGER NOT NULL,\n"
+    "  processor INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (session_id, tick, process_id)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE sample_index (\n"
+    "  session_id INTEGER NOT NULL,\n"
+    "  tick INTEGER NOT NULL,\n"
+    "  process_id INTEGER NOT NULL REFERENCES process(id),\n"
+    "  sample_tick INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (session_id, tick, process_id)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE VIEW process_cpu_usage AS\n"
+    "WITH per_process AS (\n"
+    "  SELECT p.session_id, p.pid, p.starttime_ticks,\n"
+    "         min(p.first_tick) AS first_tick, max(p.last_tick) AS "
+    "last_tick,\n"
+    "         max(p.id) AS newest_row,\n"
+    "         max(s.utime_ticks + s.stime_ticks) - min(s.utime_ticks + "
+    "s.stime_ticks)\n"
+    "           AS cpu_ticks,\n"
+    "         max(s.rss_bytes) AS peak_rss_bytes\n"
+    "  FROM process_sample s CROSS JOIN process p ON p.id = s.process_id\n"
+    "  GROUP BY p.session_id, p.pid, p.starttime_ticks)\n"
+    "SELECT pp.session_id, pp.pid, pp.starttime_ticks, n.user, n.comm, "
+    "n.cmdline,\n"
+    "       CAST(pp.cpu_ticks AS REAL) / nullif(se.clock_ticks, 0) AS "
+    "cpu_seconds,\n"
+    "       pp.peak_rss_bytes, pp.first_tick, pp.last_tick\n"
+    "FROM per_process pp JOIN process n ON n.id = pp.newest_row\n"
+    "     JOIN session se ON se.id = pp.session_id;\n"
+    "CREATE VIEW tick_summary AS\n"
+    "SELECT session_id, tick, timestamp_us,\n"
+    "       strftime('%Y-%m-%d %H:%M:%f', timestamp_us / 1000000.0, "
+    "'unixepoch') AS time_utc,\n"
+    "       load1, load5, load15, mem_total_bytes, mem_used_bytes,\n"
+    "       round(100.0 * mem_used_bytes / nullif(mem_total_bytes, 0), 1) AS "
+    "mem_used_percent,\n"
+    "       swap_total_bytes - swap_free_bytes AS swap_used_bytes,\n"
+    "       tasks_total, tasks_running, threads_total, kernel_threads, "
+    "cpu_count,\n"
+    "       round(100.0 * (busy - lag(busy) OVER w) / nullif(total - "
+    "lag(total) OVER w, 0), 1)\n"
+    "         AS cpu_percent\n"
+    "FROM (SELECT *,\n"
+    "             cpu_user + cpu_nice + cpu_system + cpu_irq + cpu_softirq + "
+    "cpu_steal AS busy,\n"
+    "             cpu_user + cpu_nice + cpu_system + cpu_idle + cpu_iowait + "
+    "cpu_irq\n"
+    "               + cpu_softirq + cpu_steal AS total\n"
+    "      FROM tick)\n"
+    "WINDOW w AS (PARTITION BY session_id ORDER BY tick);\n"
+    "CREATE VIEW process_samples_full AS\n"
+    "SELECT p.session_id, t.tick, t.timestamp_us, p.id AS process_id, "
+    "p.pid,\n"
+    "       p.starttime_ticks, p.uid, p.user, p.comm, p.cmdline, "
+    "p.is_kernel_thread,\n"
+    "       s.tick AS sample_tick, s.state, s.ppid, s.priority, s.nice, "
+    "s.num_threads,\n"
+    "       s.vsize_bytes, s.rss_bytes, s.utime_ticks, s.stime_ticks, "
+    "s.read_bytes,\n"
+    "       s.write_bytes, s.voluntary_ctxsw, s.involuntary_ctxsw, "
+    "s.fd_count, s.processor\n"
+    "FROM process p\n"
+    "     JOIN session se ON se.id = p.session_id\n"
+    "     JOIN tick t ON t.session_id = p.session_id AND t.tick >= "
+    "p.first_tick\n"
+    "          AND (p.last_tick IS NULL OR t.tick <= p.last_tick)\n"
+    "     JOIN process_sample s ON s.session_id = p.session_id AND "
+    "s.process_id = p.id\n"
+    "          AND s.tick = coalesce(\n"
+    "            (SELECT max(t2.tick) FROM tick t2 CROSS JOIN process_sample "
+    "s2\n"
+    "               ON s2.session_id = t2.session_id AND s2.tick = t2.tick\n"
+    "              AND s2.process_id = p.id\n"
+    "             WHERE t2.session_id = p.session_id\n"
+    "               AND t2.tick > t.tick - se.sample_index_interval AND "
+    "t2.tick <= t.tick),\n"
+    "            (SELECT i.sample_tick FROM sample_index i\n"
+    "             WHERE i.session_id = p.session_id AND i.process_id = p.id\n"
+    "               AND i.tick = t.tick - ((t.tick - p.id) % "
+    "se.sample_index_interval\n"
+    "                                      + se.sample_index_interval)\n"
+    "                                     % se.sample_index_interval));\n";
 
 static const struct store_migration store_migrations[] = {
-    {0,
-     "PRAGMA application_id = " STORE_STRINGIFY(
-         STORE_APPLICATION_ID) ";"
-                               "CREATE TABLE session ("
-                               "  id INTEGER PRIMARY KEY,"
-                               "  host TEXT NOT NULL,"
-                               "  kernel TEXT NOT NULL,"
-                               "  boot_id TEXT NOT NULL,"
-                               "  command_line TEXT NOT NULL,"
-                               "  interval_seconds REAL NOT NULL,"
-                               "  clock_ticks INTEGER NOT NULL,"
-                               "  boot_time INTEGER NOT NULL,"
-                               "  started_us INTEGER NOT NULL,"
-                               "  ended_us INTEGER"
-                               ");"
-                               "CREATE TABLE tick ("
-                               "  session_id INTEGER NOT NULL REFERENCES session(id),"
-                               "  tick INTEGER NOT NULL,"
-                               "  timestamp_us INTEGER NOT NULL,"
-                               "  uptime_seconds REAL NOT NULL,"
-                               "  load1 REAL NOT NULL,"
-                               "  load5 REAL NOT NULL,"
-                               "  load15 REAL NOT NULL,"
-                               "  cpu_count INTEGER NOT NULL,"
-                               "  cpu_user INTEGER NOT NULL,"
-                               "  cpu_nice INTEGER NOT NULL,"
-                               "  cpu_system INTEGER NOT NULL,"
-                               "  cpu_idle INTEGER NOT NULL,"
-                               "  cpu_iowait INTEGER NOT NULL,"
-                               "  cpu_irq INTEGER NOT NULL,"
-                               "  cpu_softirq INTEGER NOT NULL,"
-                               "  cpu_steal INTEGER NOT NULL,"
-                               "  mem_total_bytes INTEGER NOT NULL,"
-                               "  mem_free_bytes INTEGER NOT NULL,"
-                               "  mem_available_bytes INTEGER NOT NULL,"
-                               "  mem_buffers_bytes INTEGER NOT NULL,"
-                               "  mem_cached_bytes INTEGER NOT NULL,"
-                               "  mem_shared_bytes INTEGER NOT NULL,"
-                               "  mem_used_bytes INTEGER NOT NULL,"
-                               "  swap_total_bytes INTEGER NOT NULL,"
-                               "  swap_free_bytes INTEGER NOT NULL,"
-                               "  tasks_total INTEGER NOT NULL,"
-                               "  tasks_running INTEGER NOT NULL,"
-                               "  threads_total INTEGER NOT NULL,"
-                               "  kernel_threads INTEGER NOT NULL,"
-                               "  PRIMARY KEY (session_id, tick)"
-                               ") WITHOUT ROWID;"
-                               "CREATE TABLE tick_cpu ("
-                               "  session_id INTEGER NOT NULL,"
-                               "  tick INTEGER NOT NULL,"
-                               "  cpu INTEGER NOT NULL,"
-                               "  user INTEGER NOT NULL,"
-                               "  nice INTEGER NOT NULL,"
-                               "  system INTEGER NOT NULL,"
-                               "  idle INTEGER NOT NULL,"
-                               "  iowait INTEGER NOT NULL,"
-                               "  irq INTEGER NOT NULL,"
-                               "  softirq INTEGER NOT NULL,"
-                               "  steal INTEGER NOT NULL,"
-                               "  PRIMARY KEY (session_id, tick, cpu),"
-                               "  FOREIGN KEY (session_id, tick) REFERENCES tick(session_id, tick)"
-                               ") WITHOUT ROWID;"
-                               "CREATE TABLE process ("
-                               "  id INTEGER PRIMARY KEY,"
-                               "  session_id INTEGER NOT NULL REFERENCES session(id),"
-                               "  pid INTEGER NOT NULL,"
-                               "  starttime_ticks INTEGER NOT NULL,"
-                               "  ppid INTEGER NOT NULL,"
-                               "  uid INTEGER NOT NULL,"
-                               "  user TEXT NOT NULL,"
-                               "  comm TEXT NOT NULL,"
-                               "  cmdline TEXT NOT NULL,"
-                               "  is_kernel_thread INTEGER NOT NULL,"
-                               "  first_tick INTEGER NOT NULL,"
-                               "  last_tick INTEGER"
-                               ");"
-                               "CREATE INDEX process_by_identity ON process(session_id, pid, "
-                               "starttime_ticks);"
-                               "CREATE INDEX process_by_last_tick ON process(session_id, "
-                               "last_tick);"
-                               "CREATE TABLE process_sample ("
-                               "  process_id INTEGER NOT NULL REFERENCES process(id),"
-                               "  tick INTEGER NOT NULL,"
-                               "  state TEXT NOT NULL,"
-                               "  ppid INTEGER NOT NULL,"
-                               "  priority INTEGER NOT NULL,"
-                               "  nice INTEGER NOT NULL,"
-                               "  num_threads INTEGER NOT NULL,"
-                               "  vsize_bytes INTEGER NOT NULL,"
-                               "  rss_bytes INTEGER NOT NULL,"
-                               "  utime_ticks INTEGER NOT NULL,"
-                               "  stime_ticks INTEGER NOT NULL,"
-                               "  read_bytes INTEGER NOT NULL,"
-                               "  write_bytes INTEGER NOT NULL,"
-                               "  voluntary_ctxsw INTEGER NOT NULL,"
-                               "  involuntary_ctxsw INTEGER NOT NULL,"
-                               "  fd_count INTEGER NOT NULL,"
-                               "  processor INTEGER NOT NULL,"
-                               "  PRIMARY KEY (process_id, tick)"
-                               ") WITHOUT ROWID;"
-                               /* Views for people using the sqlite3 CLI; the C code never reads
-                                  them. */
-                               "CREATE VIEW process_cpu_usage AS "
-                               "WITH per_process AS ("
-                               "  SELECT p.session_id, p.pid, p.starttime_ticks,"
-                               "         min(p.first_tick) AS first_tick, max(p.last_tick) AS "
-                               "last_tick,"
-                               "         max(p.id) AS newest_row,"
-                               "         max(s.utime_ticks + s.stime_ticks) - min(s.utime_ticks + "
-                               "s.stime_ticks)"
-                               "           AS cpu_ticks,"
-                               "         max(s.rss_bytes) AS peak_rss_bytes"
-                               "  FROM process p JOIN process_sample s ON s.process_id = p.id"
-                               "  GROUP BY p.session_id, p.pid, p.starttime_ticks)"
-                               "SELECT pp.session_id, pp.pid, pp.starttime_ticks, n.user, n.comm, "
-                               "n.cmdline,"
-                               "       CAST(pp.cpu_ticks AS REAL) / nullif(se.clock_ticks, 0) AS "
-                               "cpu_seconds,"
-                               "       pp.peak_rss_bytes, pp.first_tick, pp.last_tick "
-                               "FROM per_process pp JOIN process n ON n.id = pp.newest_row"
-                               "     JOIN session se ON se.id = pp.session_id;"
-                               "CREATE VIEW tick_summary AS "
-                               "SELECT session_id, tick, timestamp_us,"
-                               "       strftime('%Y-%m-%d %H:%M:%f', timestamp_us / 1000000.0, "
-                               "'unixepoch') AS time_utc,"
-                               "       load1, load5, load15, mem_total_bytes, mem_used_bytes,"
-                               "       round(100.0 * mem_used_bytes / nullif(mem_total_bytes, 0), "
-                               "1) AS mem_used_percent,"
-                               "       swap_total_bytes - swap_free_bytes AS swap_used_bytes,"
-                               "       tasks_total, tasks_running, threads_total, kernel_threads, "
-                               "cpu_count,"
-                               "       round(100.0 * (busy - lag(busy) OVER w) / nullif(total - "
-                               "lag(total) OVER w, 0), 1)"
-                               "         AS cpu_percent "
-                               "FROM (SELECT *, cpu_user + cpu_nice + cpu_system + cpu_irq + "
-                               "cpu_softirq + cpu_steal"
-                               "                  AS busy,"
-                               "             cpu_user + cpu_nice + cpu_system + cpu_idle + "
-                               "cpu_iowait + cpu_irq"
-                               "               + cpu_softirq + cpu_steal AS total"
-                               "      FROM tick) "
-                               "WINDOW w AS (PARTITION BY session_id ORDER BY tick);"
-                               "CREATE VIEW process_samples_full AS "
-                               "SELECT p.session_id, t.tick, t.timestamp_us, p.id AS process_id, "
-                               "p.pid,"
-                               "       p.starttime_ticks, p.uid, p.user, p.comm, p.cmdline, "
-                               "p.is_kernel_thread,"
-                               "       s.state, s.ppid, s.priority, s.nice, s.num_threads, "
-                               "s.vsize_bytes, s.rss_bytes,"
-                               "       s.utime_ticks, s.stime_ticks, s.read_bytes, s.write_bytes, "
-                               "s.voluntary_ctxsw,"
-                               "       s.involuntary_ctxsw, s.fd_count, s.processor "
-                               "FROM process p"
-                               "     JOIN tick t ON t.session_id = p.session_id AND t.tick >= "
-                               "p.first_tick"
-                               "          AND (p.last_tick IS NULL OR t.tick <= p.last_tick)"
-                               "     JOIN process_sample s ON s.process_id = p.id"
-                               "          AND s.tick = (SELECT max(s2.tick) FROM process_sample s2"
-                               "                        WHERE s2.process_id = p.id AND s2.tick <= "
-                               "t.tick);"},
+    {0, store_schema_v1},
 };
 
 _Static_assert(sizeof store_migrations / sizeof store_migrations[0] == STORE_SCHEMA_VERSION,
@@ -196,82 +217,25 @@ _Static_assert(sizeof store_migrations / sizeof store_migrations[0] == STORE_SCH
 
 /* A table the current version must have, with the columns the code reads or writes. */
 struct store_expected_table {
-    const char *name;           /* table name */
-    const char *const *columns; /* column names, NULL-terminated */
+    const char *name;    /* table name */
+    const char *columns; /* column names, separated by single spaces */
 };
 
-static const char *const store_session_columns[] = {"id",
-                                                    "host",
-                                                    "kernel",
-                                                    "boot_id",
-                                                    "command_line",
-                                                    "interval_seconds",
-                                                    "clock_ticks",
-                                                    "boot_time",
-                                                    "started_us",
-                                                    "ended_us",
-                                                    NULL};
-static const char *const store_tick_columns[] = {"session_id",
-                                                 "tick",
-                                                 "timestamp_us",
-                                                 "uptime_seconds",
-                                                 "load1",
-                                                 "load5",
-                                                 "load15",
-                                                 "cpu_count",
-                                                 "cpu_user",
-                                                 "cpu_nice",
-                                                 "cpu_system",
-                                                 "cpu_idle",
-                                                 "cpu_iowait",
-                                                 "cpu_irq",
-                                                 "cpu_softirq",
-                                                 "cpu_steal",
-                                                 "mem_total_bytes",
-                                                 "mem_free_bytes",
-                                                 "mem_available_bytes",
-                                                 "mem_buffers_bytes",
-                                                 "mem_cached_bytes",
-                                                 "mem_shared_bytes",
-                                                 "mem_used_bytes",
-                                                 "swap_total_bytes",
-                                                 "swap_free_bytes",
-                                                 "tasks_total",
-                                                 "tasks_running",
-                                                 "threads_total",
-                                                 "kernel_threads",
-                                                 NULL};
-static const char *const store_tick_cpu_columns[] = {"session_id", "tick",    "cpu",   "user",
-                                                     "nice",       "system",  "idle",  "iowait",
-                                                     "irq",        "softirq", "steal", NULL};
-static const char *const store_process_columns[] = {
-    "id",      "session_id",       "pid",        "starttime_ticks", "ppid", "uid", "user", "comm",
-    "cmdline", "is_kernel_thread", "first_tick", "last_tick",       NULL};
-static const char *const store_process_sample_columns[] = {"process_id",
-                                                           "tick",
-                                                           "state",
-                                                           "ppid",
-                                                           "priority",
-                                                           "nice",
-                                                           "num_threads",
-                                                           "vsize_bytes",
-                                                           "rss_bytes",
-                                                           "utime_ticks",
-                                                           "stime_ticks",
-                                                           "read_bytes",
-                                                           "write_bytes",
-                                                           "voluntary_ctxsw",
-                                                           "involuntary_ctxsw",
-                                                           "fd_count",
-                                                           "processor",
-                                                           NULL};
-
 static const struct store_expected_table store_expected_tables[] = {
-    {"session", store_session_columns},
-    {"tick", store_tick_columns},
-    {"tick_cpu", store_tick_cpu_columns},
-    {"process", store_process_columns},
-    {"process_sample", store_process_sample_columns},
+    {"session", "id host kernel boot_id command_line interval_seconds clock_ticks boot_time "
+                "started_us ended_us sample_index_interval"},
+    {"tick", "session_id tick timestamp_us uptime_seconds load1 load5 load15 cpu_count cpu_user "
+             "cpu_nice cpu_system cpu_idle cpu_iowait cpu_irq cpu_softirq cpu_steal "
+             "mem_total_bytes mem_free_bytes mem_available_bytes mem_buffers_bytes "
+             "mem_cached_bytes mem_shared_bytes mem_used_bytes swap_total_bytes swap_free_bytes "
+             "tasks_total tasks_running threads_total kernel_threads"},
+    {"tick_cpu", "session_id tick cpu user nice system idle iowait irq softirq steal"},
+    {"process", "id session_id pid starttime_ticks ppid uid user comm cmdline is_kernel_thread "
+                "first_tick last_tick"},
+    {"process_sample", "session_id tick process_id state ppid priority nice num_threads "
+                       "vsize_bytes rss_bytes utime_ticks stime_ticks read_bytes write_bytes "
+                       "voluntary_ctxsw involuntary_ctxsw fd_count processor"},
+    {"sample_index", "session_id tick process_id sample_tick"},
 };
 
 /* Runs a one-integer pragma or query. Returns 0, or -1 with err set. */
@@ -345,9 +309,10 @@ static int store_schema_check_tables(struct store *store, char *err, size_t errl
                         table->name);
             goto finalize_statements;
         }
-        for (const char *const *column = table->columns; *column; column++) {
+        for (const char *column = table->columns; *column;) {
+            size_t len = strcspn(column, " ");
             sqlite3_bind_text(column_stmt, 1, table->name, -1, SQLITE_STATIC);
-            sqlite3_bind_text(column_stmt, 2, *column, -1, SQLITE_STATIC);
+            sqlite3_bind_text(column_stmt, 2, column, (int)len, SQLITE_STATIC);
             if (sqlite3_step(column_stmt) != SQLITE_ROW) {
                 store_sqlite_error(store, "cannot read the schema", err, errlen);
                 goto finalize_statements;
@@ -356,10 +321,11 @@ static int store_schema_check_tables(struct store *store, char *err, size_t errl
             sqlite3_reset(column_stmt);
             if (found != 1) {
                 store_error(err, errlen,
-                            "%s: not a stacktop session file (table '%s' has no column '%s')",
-                            store->name, table->name, *column);
+                            "%s: not a stacktop session file (table '%s' has no column '%.*s')",
+                            store->name, table->name, (int)len, column);
                 goto finalize_statements;
             }
+            column += len + (column[len] == ' ');
         }
     }
     result = 0;
@@ -396,11 +362,12 @@ static int store_schema_migrate(struct store *store, int64_t version, char *err,
         return -1;
     for (int64_t v = version; v < STORE_SCHEMA_VERSION; v++) {
         const struct store_migration *step = &store_migrations[v];
-        char what[96], set_version[64];
+        char what[96], set_version[96];
         snprintf(what, sizeof what, "cannot migrate schema version %lld to %lld", (long long)v,
                  (long long)v + 1);
-        snprintf(set_version, sizeof set_version, "PRAGMA user_version = %d",
-                 step->from_version + 1);
+        snprintf(set_version, sizeof set_version,
+                 "PRAGMA user_version = %d; PRAGMA application_id = %d", step->from_version + 1,
+                 STORE_APPLICATION_ID);
         if (step->from_version != v || store_exec(store, step->sql, what, err, errlen) < 0 ||
             store_exec(store, set_version, what, err, errlen) < 0)
             goto roll_back;

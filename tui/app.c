@@ -394,8 +394,18 @@ static void app_init_theme(struct app *app)
     for (size_t i = 0; i < app->theme_count; i++)
         if (strcmp(app->theme_names[i], wanted) == 0)
             app->theme_index = i;
-    theme_load(wanted, &app->theme, theme_warning_to_status, app);
+    if (app_load_theme(app, wanted) == 0)
+        app->status[0] = '\0'; /* the footer shows the session path at startup */
+}
+
+int app_load_theme(struct app *app, const char *name)
+{
+    app->status[0] = '\0';
+    int warnings = theme_load(name, &app->theme, theme_warning_to_status, app);
     theme_activate(&app->theme, app->allow_color);
+    if (warnings == 0)
+        app_set_status(app, "theme: %s", name);
+    return warnings;
 }
 
 static void app_init_view_options(struct app *app)

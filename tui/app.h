@@ -106,6 +106,9 @@ void app_select_index(struct app *app, long index);
 void app_set_status(struct app *app, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Opens the details view for the selected process. */
 void app_open_details(struct app *app);
+/* Loads and activates a theme by name; problems (file:line) go to the footer. Returns the
+ * number of problems (-1: no such theme, the built-in default is used). */
+int app_load_theme(struct app *app, const char *name);
 /* Seconds on the monotonic clock. */
 double app_now(void);
 

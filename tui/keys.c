@@ -38,13 +38,7 @@ static void action_cycle_theme(struct app *app)
     if (app->theme_count == 0)
         return;
     app->theme_index = (app->theme_index + 1) % app->theme_count;
-    const char *name = app->theme_names[app->theme_index];
-    int warnings = theme_load(name, &app->theme, NULL, NULL);
-    theme_activate(&app->theme, app->allow_color);
-    if (warnings > 0)
-        app_set_status(app, "theme %s: %d malformed line(s) ignored", name, warnings);
-    else
-        app_set_status(app, "theme: %s", name);
+    app_load_theme(app, app->theme_names[app->theme_index]);
 }
 
 static void action_back(struct app *app)

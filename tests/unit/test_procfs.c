@@ -410,11 +410,11 @@ static void parse_everything(const char *data, size_t length)
 
 static void test_fuzz(void)
 {
-    const char *paths[] = {
-        CAPTURED "sleep_stat",   CAPTURED "sleep_status",   CAPTURED "sleep_io",
-        CAPTURED "stat",         CAPTURED "meminfo",        CAPTURED "loadavg",
-        CAPTURED "uptime",       CAPTURED "python_cmdline", CRAFTED "comm_parens_stat",
-        CRAFTED "comm_trap_stat"};
+    const char *paths[] = {CAPTURED "sleep_stat",      CAPTURED "sleep_status",
+                           CAPTURED "sleep_io",        CAPTURED "stat",
+                           CAPTURED "meminfo",         CAPTURED "loadavg",
+                           CAPTURED "uptime",          CAPTURED "python_cmdline",
+                           CRAFTED "comm_parens_stat", CRAFTED "comm_trap_stat"};
     uint32_t seed = 12345;
     for (size_t p = 0; p < sizeof(paths) / sizeof(paths[0]); p++) {
         struct loaded_file file = load(paths[p]);
