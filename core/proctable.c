@@ -14,7 +14,14 @@
  *   - steady state costs one openat/read/close of PID/stat per process; status, io and the
  *     fd count (one fstatat on Linux 6.2+) are read only when an entry is new, changed
  *     (CPU time, state, threads), is the details process, or its staggered turn comes
- *     (every details_every ticks).
+ *     (every details_every ticks);
+ *   - with idle_every > 1, a process that used no CPU over its last two stat reads and
+ *     sleeps (S, I) is not read again until its staggered turn: it is marked alive from the
+ *     directory listing alone. CPU accounting keeps this honest: the CPU time /proc/stat
+ *     says was used is compared with what the processes read this tick account for, and
+ *     when more is missing than rounding explains, every skipped process is read after all,
+ *     in the same refresh. So a sleeper that wakes up and burns CPU is seen at once; only
+ *     changes that use no CPU (RSS reclaimed, reparenting, renice) wait for the turn.
  */
 #include "proctable.h"
 
@@ -53,6 +60,8 @@ struct table_entry {
     char details_state;            /* state when status/io/fds were last read */
     long details_num_threads;      /* num_threads when status/io/fds were last read */
     uint64_t io_time_us;           /* monotonic time of the last io read; 0 for none */
+    uint64_t stat_time_us;         /* monotonic time of the last stat read; 0 for none */
+    unsigned quiet_reads;          /* consecutive stat reads that found no new CPU time */
 };
 
 /* A growable array of entry pointers. */
@@ -90,6 +99,9 @@ struct proctable {
     size_t file_buffer_capacity;       /* allocated bytes of file_buffer */
     char *root_dirents;                /* getdents64 batch of the proc root */
     char *inner_dirents;               /* getdents64 batch of a task/ or fd/ directory */
+    struct entry_list skipped;         /* idle processes marked alive without a stat read */
+    uint64_t busy_ticks;               /* CPU ticks used (user+nice+system) since last refresh */
+    uint64_t accounted_ticks;          /* CPU ticks the stat reads of this refresh explain */
 };
 
 /* Kept as the cmdline of entries that have none; never written. */
@@ -210,11 +222,12 @@ static size_t bucket_of(const struct proctable *table, pid_t pid)
     return (size_t)(uint32_t)pid & (table->bucket_count - 1);
 }
 
-static struct table_entry *hash_find(const struct proctable *table, pid_t pid)
+/* A main thread's row and its process row share the id; is_thread tells them apart. */
+static struct table_entry *hash_find(const struct proctable *table, pid_t pid, bool is_thread)
 {
     for (struct table_entry *entry = table->buckets[bucket_of(table, pid)]; entry;
          entry = entry->hash_next) {
-        if (entry->row.pid == pid)
+        if (entry->row.pid == pid && entry->row.is_thread == is_thread)
             return entry;
     }
     return NULL;
@@ -335,6 +348,7 @@ void proctable_free(struct proctable *table)
     }
     free(table->live.items);
     free(table->previous.items);
+    free(table->skipped.items);
     free(table->rows);
     free(table->buckets);
     free(table->system.cpu_raw);
@@ -426,6 +440,9 @@ static void read_system_stat(struct proctable *table, int root_fd)
         table->previous_cpu = xcalloc(slots, sizeof(*table->previous_cpu));
     }
     system->cpu_total_raw = cpu_times_from_line(&parsed.total);
+    table->busy_ticks = counter_delta(system->cpu_total_raw.user, table->previous_total.user) +
+                        counter_delta(system->cpu_total_raw.nice, table->previous_total.nice) +
+                        counter_delta(system->cpu_total_raw.system, table->previous_total.system);
     system->cpu_total = cpu_usage_between(&table->previous_total, &system->cpu_total_raw);
     table->previous_total = system->cpu_total_raw;
     for (size_t i = 0; i < parsed.cpu_count; i++) {
@@ -588,14 +605,20 @@ static bool apply_stat(struct proctable *table, struct table_entry *entry,
     struct proc_entry *row = &entry->row;
     struct proc_metrics *metrics = &row->metrics;
     uint64_t cpu_ticks = stat->utime_ticks + stat->stime_ticks;
+    uint64_t used = is_new ? 0 : counter_delta(cpu_ticks, entry->previous_cpu_ticks);
+    /* The interval is this entry's own: an idle process may have skipped some refreshes. */
+    double seconds = !is_new && entry->stat_time_us && table->now_us > entry->stat_time_us
+                         ? (double)(table->now_us - entry->stat_time_us) / 1e6
+                         : 0;
     row->cpu_percent = 0;
-    if (!is_new && table->interval_seconds > 0) {
-        double used = (double)counter_delta(cpu_ticks, entry->previous_cpu_ticks);
-        row->cpu_percent = used / ((double)table->clock_ticks * table->interval_seconds) * 100.0;
+    if (seconds > 0) {
+        row->cpu_percent = (double)used / ((double)table->clock_ticks * seconds) * 100.0;
         if (cpu_limit > 0 && row->cpu_percent > cpu_limit)
             row->cpu_percent = cpu_limit;
     }
+    entry->quiet_reads = !is_new && used == 0 ? entry->quiet_reads + 1 : 0;
     entry->previous_cpu_ticks = cpu_ticks;
+    entry->stat_time_us = table->now_us;
 
     metrics->state = stat->state;
     metrics->ppid = stat->ppid;
@@ -647,11 +670,10 @@ static bool read_task_stat(int dir_fd, const char *dir_path, struct procfs_stat 
 static struct table_entry *find_identity(struct proctable *table, pid_t pid,
                                          uint64_t starttime_ticks, bool is_thread, pid_t tgid)
 {
-    struct table_entry *entry = hash_find(table, pid);
+    struct table_entry *entry = hash_find(table, pid, is_thread);
     if (!entry)
         return NULL;
-    if (entry->row.starttime_ticks == starttime_ticks && entry->row.is_thread == is_thread &&
-        entry->row.tgid == tgid)
+    if (entry->row.starttime_ticks == starttime_ticks && entry->row.tgid == tgid)
         return entry;
     hash_remove(table, entry);
     return NULL;
@@ -675,7 +697,9 @@ static void visit_threads(struct proctable *table, int root_fd, struct table_ent
             struct dirent_record record = dirent_at(table->inner_dirents + offset);
             offset += record.length;
             pid_t tid = pid_from_name(record.name);
-            if (tid <= 0 || tid == process->row.pid)
+            /* The main thread is the process row itself, except for the details process,
+             * whose view lists every thread with its own CPU% and wait channel. */
+            if (tid <= 0 || (tid == process->row.pid && !with_details))
                 continue;
             struct procfs_stat stat;
             if (!read_task_stat(task_fd, record.name, &stat))
@@ -711,10 +735,28 @@ static void visit_threads(struct proctable *table, int root_fd, struct table_ent
     close(task_fd);
 }
 
-/* One /proc/PID directory: the stat always, the rest when due. */
+/* True when a known process may be marked alive this tick without reading its stat. */
+static bool may_skip_stat(const struct proctable *table, const struct table_entry *entry,
+                          const struct proctable_options *options)
+{
+    char state = entry->row.metrics.state;
+    return options->idle_every > 1 && !options->collect_threads &&
+           entry->row.pid != options->details_pid && entry->seen_tick + 1 == table->tick &&
+           entry->quiet_reads >= 2 && (state == 'S' || state == 'I') &&
+           (table->tick + (uint64_t)entry->row.pid) % options->idle_every != 0;
+}
+
+/* One /proc/PID directory: the stat (unless idle and skippable), the rest when due. */
 static void visit_process(struct proctable *table, int root_fd, pid_t pid, const char *pid_name,
                           const struct proctable_options *options)
 {
+    struct table_entry *known = hash_find(table, pid, false);
+    if (known && known->seen_tick != table->tick && may_skip_stat(table, known, options)) {
+        known->seen_tick = table->tick;
+        list_push(&table->live, known);
+        list_push(&table->skipped, known);
+        return;
+    }
     struct procfs_stat stat;
     if (!read_task_stat(root_fd, pid_name, &stat))
         return; /* vanished between readdir and read: normal */
@@ -729,6 +771,10 @@ static void visit_process(struct proctable *table, int root_fd, pid_t pid, const
         entry->row.starttime_ticks = stat.starttime_ticks;
     }
     double cpu_limit = table->system.cpu_count > 0 ? 100.0 * table->system.cpu_count : 0;
+    /* A process new after the first refresh started during the interval: all its time counts. */
+    table->accounted_ticks +=
+        is_new ? stat.utime_ticks + stat.stime_ticks
+               : counter_delta(stat.utime_ticks + stat.stime_ticks, entry->previous_cpu_ticks);
     bool comm_changed = apply_stat(table, entry, &stat, is_new, cpu_limit);
     struct proc_entry *row = &entry->row;
     row->is_kernel_thread =
@@ -775,6 +821,47 @@ static void visit_process(struct proctable *table, int root_fd, pid_t pid, const
 }
 
 /* ---- refresh ------------------------------------------------------------------------- */
+
+/* True when the CPU time used since the last refresh is not explained by the processes whose
+ * stat was read: a skipped process (or one that exited) used it. The slack covers rounding:
+ * per-task times and /proc/stat are both in clock ticks, sampled differently. */
+static bool cpu_time_unaccounted(const struct proctable *table)
+{
+    uint64_t cpus = table->system.cpu_count > 0 ? (uint64_t)table->system.cpu_count : 1;
+    uint64_t slack = 2 * cpus + table->busy_ticks / 50;
+    return table->tick <= 1 || table->busy_ticks > table->accounted_ticks + slack;
+}
+
+/* Second pass: reads the stat of every process skipped in the first pass. One that vanished
+ * or whose pid now belongs to another process is unmarked (the sweep frees it; the new
+ * process is picked up by the next refresh). */
+static void read_skipped(struct proctable *table, int root_fd)
+{
+    bool dropped = false;
+    double cpu_limit = table->system.cpu_count > 0 ? 100.0 * table->system.cpu_count : 0;
+    for (size_t i = 0; i < table->skipped.count; i++) {
+        struct table_entry *entry = table->skipped.items[i];
+        char pid_name[16];
+        snprintf(pid_name, sizeof(pid_name), "%d", (int)entry->row.pid);
+        struct procfs_stat stat;
+        if (!read_task_stat(root_fd, pid_name, &stat) ||
+            stat.starttime_ticks != entry->row.starttime_ticks) {
+            entry->seen_tick = 0;
+            dropped = true;
+            continue;
+        }
+        if (apply_stat(table, entry, &stat, false, cpu_limit) && !entry->row.is_kernel_thread)
+            entry_set_cmdline(entry, read_table_cmdline(table, root_fd, pid_name));
+    }
+    table->skipped.count = 0;
+    if (!dropped)
+        return;
+    size_t kept = 0;
+    for (size_t i = 0; i < table->live.count; i++)
+        if (table->live.items[i]->seen_tick == table->tick)
+            table->live.items[kept++] = table->live.items[i];
+    table->live.count = kept;
+}
 
 /* Frees the entries of the previous refresh that this one did not mark. */
 static void sweep(struct proctable *table)
@@ -840,6 +927,8 @@ int proctable_refresh(struct proctable *table, const struct proctable_options *o
     table->previous = table->live;
     table->live = swap;
     table->live.count = 0;
+    table->skipped.count = 0;
+    table->accounted_ticks = 0;
     int result = 0;
     for (;;) {
         ssize_t got = getdents64(root_fd, table->root_dirents, DIRENT_BUFFER_SIZE);
@@ -860,6 +949,8 @@ int proctable_refresh(struct proctable *table, const struct proctable_options *o
                 visit_process(table, root_fd, pid, record.name, options);
         }
     }
+    if (table->skipped.count > 0 && cpu_time_unaccounted(table))
+        read_skipped(table, root_fd);
     close(root_fd);
 
     sweep(table);
@@ -893,8 +984,8 @@ const struct proc_entry *const *proctable_entries(const struct proctable *table,
 
 const struct proc_entry *proctable_find(const struct proctable *table, pid_t pid)
 {
-    const struct table_entry *entry = hash_find(table, pid);
-    return entry && !entry->row.is_thread ? &entry->row : NULL;
+    const struct table_entry *entry = hash_find(table, pid, false);
+    return entry ? &entry->row : NULL;
 }
 
 const struct system_metrics *proctable_system(const struct proctable *table)

@@ -114,10 +114,15 @@ struct system_metrics {
 /* What a refresh should collect beyond the always-read process stat. */
 struct proctable_options {
     bool collect_threads;   /* add a thread row for every thread of every process */
-    pid_t details_pid;      /* this process gets threads (with wchan) and io/status/fds every
+    pid_t details_pid;      /* this process gets threads (with wchan, main thread included)
+                               and io/status/fds every
                                tick; 0 for none */
     unsigned details_every; /* refresh io/status/fds of idle processes every N ticks (>= 1);
                                a process whose CPU time or state changed is refreshed always */
+    unsigned idle_every;    /* > 1: a sleeping process that used no CPU over its last two reads
+                               is read only every N ticks, unless the CPU time /proc/stat
+                               reports is not accounted for (then all are read); 0 or 1:
+                               every process every tick. Ignored while collecting threads. */
 };
 
 /* Extra facts about one process, read on demand for the details view. */

@@ -308,6 +308,8 @@ static int store_read_tick_cpus(struct store *store, int64_t session_id, uint64_
         *out = NULL;
         return -1;
     }
+    if (!*out)
+        *out = xcalloc(1, sizeof **out); /* never NULL, as in the live table */
     return (int)count;
 }
 

@@ -148,12 +148,20 @@ static const char *store_cmdline_of(const struct proc_entry *entry)
     return entry->cmdline ? entry->cmdline : "";
 }
 
+/* Whether a fixed-size field that may lack its terminator equals what store_copy_field()
+ * made of it. */
+static bool store_field_equal(const char *copied, const char *field, size_t size)
+{
+    size_t len = strnlen(field, size - 1);
+    return copied[len] == '\0' && memcmp(copied, field, len) == 0;
+}
+
 static bool store_identity_equal(const struct store_live_process *live,
                                  const struct proc_entry *entry)
 {
     return live->uid == entry->uid && live->is_kernel_thread == entry->is_kernel_thread &&
-           strncmp(live->comm, entry->comm, sizeof live->comm) == 0 &&
-           strncmp(live->user, entry->user, sizeof live->user) == 0 &&
+           store_field_equal(live->comm, entry->comm, sizeof live->comm) &&
+           store_field_equal(live->user, entry->user, sizeof live->user) &&
            strcmp(live->cmdline, store_cmdline_of(entry)) == 0;
 }
 

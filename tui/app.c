@@ -161,13 +161,19 @@ static void draw_footer(struct app *app, int y, int cols)
     int frozen_width = app->frozen ? 8 : 0;
     int room = cols - x - frozen_width - 1;
     if (room > 8) {
-        /* Keep the end of a long path: it names the file. */
+        /* A long path keeps "rec " and its end, which names the file: "rec ...name.db". */
         const char *shown = safe;
-        if (width > room && right_role == THEME_STATUS && strncmp(safe, "rec ", 4) == 0)
-            shown = safe + (strlen(safe) - (size_t)room + 1);
+        int prefix_width = 0;
+        if (width > room && strncmp(safe, "rec ", 4) == 0) {
+            const char *ellipsis = app->utf8 ? "rec …" : "rec ...";
+            prefix_width = app->utf8 ? 5 : 7;
+            size_t tail = (size_t)(room - prefix_width);
+            shown = safe + (strlen(safe) > tail ? strlen(safe) - tail : 0);
+            draw_text(y, cols - frozen_width - room, prefix_width, ellipsis, right_role);
+        }
         int shown_width = (int)sanitize_display_width(shown, app->utf8);
-        if (shown_width > room)
-            shown_width = room;
+        if (shown_width > room - prefix_width)
+            shown_width = room - prefix_width;
         draw_text(y, cols - frozen_width - shown_width, shown_width, shown, right_role);
     }
     free(safe);
@@ -432,13 +438,14 @@ int app_run(const struct options *options, int argc, char **argv)
     memset(&app, 0, sizeof app);
     app.options = options;
     char err[512];
-    if (collector_open(&app.collector, options, argc, argv, err, sizeof err) < 0) {
+    /* The terminal first: a refused start (TERM=dumb, not a tty) must not leave a file. */
+    if (terminal_start(err, sizeof err) < 0) {
         fprintf(stderr, "stacktop: %s\n", err);
         return 1;
     }
-    if (terminal_start(err, sizeof err) < 0) {
+    if (collector_open(&app.collector, options, argc, argv, err, sizeof err) < 0) {
+        terminal_stop();
         fprintf(stderr, "stacktop: %s\n", err);
-        collector_close(&app.collector, err, sizeof err);
         return 1;
     }
     app.utf8 = terminal_utf8();

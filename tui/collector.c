@@ -115,6 +115,7 @@ int collector_open(struct collector *collector, const struct options *options, i
         return -1;
     }
     collector->table_options.details_every = 10;
+    collector->table_options.idle_every = 4;
 
     struct sysident ident;
     sysident_read("/proc", &ident);

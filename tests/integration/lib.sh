@@ -70,6 +70,7 @@ st_tmux() { tmux -L "$ST_SOCKET" "$@"; }
 st_cleanup() {
     local pid
     st_tmux kill-server >/dev/null 2>&1 || true
+    rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$ST_SOCKET"
     for pid in "${ST_FX_PIDS[@]}"; do
         kill -TERM "$pid" 2>/dev/null || true
     done
@@ -168,6 +169,7 @@ st_start() {
     local width=$1 height=$2
     shift 2
     ST_RUNS=$((ST_RUNS + 1))
+    command -v tmux >/dev/null || st_fail "tmux is not installed (the console tests need it)"
     st_tmux kill-server >/dev/null 2>&1 || true
     rm -f "$ST_TMP/stacktop.pid" "$ST_TMP/rc" "$ST_TMP/stderr" "$ST_TMP/stty.before" \
         "$ST_TMP/stty.after"

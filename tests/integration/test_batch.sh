@@ -2,6 +2,9 @@
 # --batch: summary + table per iteration, -n, -d, --sort, -p, sanitized commands, exit codes
 # and the session file (default place, --no-record, -o FILE with mode 0600).
 source "$TEST_LIB"
+# A known locale (CI may have none): UTF-8 here, the C locale where tested explicitly.
+export LANG=C.UTF-8 LC_ALL=C.UTF-8
+unset LANGUAGE
 
 out="$ST_TMP/out"
 err="$ST_TMP/err"
@@ -98,10 +101,15 @@ grep -qiE '\\xff' <<<"$row" || bfail "invalid UTF-8 (0xff) is not shown as \\xff
 # One line per process: the newline inside the command line did not split the row.
 [ "$(grep -c 'line2' "$out")" = 1 ] || bfail "the hostile command line broke the table"
 grep -qE "^ *$hostile .*line2$" "$out" || bfail "the hostile row does not end with its last argument"
-# Valid UTF-8 stays readable in a UTF-8 locale, and C locale output is pure ASCII.
-LC_ALL=C.UTF-8 "$STACKTOP" --batch -n 1 -d 0.1 -p "$hostile" --no-record >"$out" 2>"$err" || true
-LC_ALL=C "$STACKTOP" --batch -n 1 -d 0.1 --no-record >"$out" 2>"$err" || bfail "C locale batch failed"
+# In the C locale the output is pure ASCII: every byte >= 0x80 is spelled \xNN.
+LC_ALL=C LANG=C "$STACKTOP" --batch -n 1 -d 0.1 --no-record >"$out" 2>"$err" ||
+    bfail "C locale batch failed"
 LC_ALL=C grep -q $'[\x80-\xff]' "$out" && bfail "bytes >= 0x80 in C-locale batch output"
+LC_ALL=C LANG=C "$STACKTOP" --batch -n 1 -d 0.1 -p "$hostile" --no-record >"$out" 2>"$err" ||
+    bfail "C locale batch -p hostile failed"
+LC_ALL=C grep -q $'[\x80-\xff\x01-\x09\x0b-\x1f\x7f]' "$out" &&
+    bfail "control or non-ASCII bytes in C-locale batch output"
+grep -qiF '\xe2\x80\xae' "$out" || bfail "C locale: the RLO is not spelled \\xe2\\x80\\xae: $(grep -E "^ *$hostile " "$out")"
 
 # ---- exit codes ----
 batch --no-such-option

@@ -11,7 +11,7 @@ cpus=$(nproc)
 if [ "$cpus" -gt 1 ]; then
     # Per-CPU bars "0[" "1[" ... (labels may be right-aligned: " 0[").
     for ((i = 0; i < cpus && i < 4; i++)); do
-        grep -qE "(^| )$i\[" <<<"$screen" || st_fail "no per-CPU bar '$i[' in the header"
+        grep -qE "(^| )$i\[" <<<"$screen" || st_fail "no per-CPU bar '${i}[' in the header"
     done
 else
     st_contains "CPU[" "$screen" || st_fail "no 'CPU[' bar in the header"

@@ -185,8 +185,21 @@ static void check_second_tree(const struct proctable *table)
     double ticks_per_second = (double)proctable_clock_ticks(table);
     CHECK_INT(proctable_tick(table), 2);
     CHECK(interval >= 0.15);
-    /* 9 processes: 200 gone, 500 new; threads 101 and 103 (102 exited). */
-    CHECK_INT(proctable_count(table), 11);
+    /* 9 processes: 200 gone, 500 new; threads 101 and 103 (102 exited), and, since 100 is
+     * the details process, its main thread 100 as a thread row of its own. */
+    CHECK_INT(proctable_count(table), 12);
+    const struct proc_entry *const *rows = NULL;
+    size_t row_count = 0;
+    rows = proctable_entries(table, &row_count);
+    int main_thread_rows = 0, process_rows_100 = 0;
+    for (size_t i = 0; i < row_count; i++) {
+        if (rows[i]->pid == 100 && rows[i]->is_thread && rows[i]->tgid == 100)
+            main_thread_rows++;
+        if (rows[i]->pid == 100 && !rows[i]->is_thread)
+            process_rows_100++;
+    }
+    CHECK_INT(main_thread_rows, 1);
+    CHECK_INT(process_rows_100, 1);
     CHECK(proctable_find(table, 200) == NULL);
     CHECK(find_row(table, 102) == NULL);
 

@@ -1002,6 +1002,59 @@ static void test_failed_tick(void)
     free(path);
 }
 
+/* Another program reads the file while it is recorded, and still has it open at close. */
+static void test_concurrent_reader(void)
+{
+    char err[256] = "";
+    char *path = test_path("shared.db");
+    struct store_session_info info = test_info();
+    struct store *store = store_open_for_recording(path, &info, err, sizeof err);
+    CHECK(store != NULL);
+    if (!store) {
+        free(path);
+        return;
+    }
+    struct proc_entry *procs = make_processes(5);
+    const struct proc_entry *entries[5] = {&procs[0], &procs[1], &procs[2], &procs[3], &procs[4]};
+    struct system_metrics system;
+    memset(&system, 0, sizeof system);
+    for (int t = 0; t < 3; t++)
+        CHECK_INT(store_record_tick(store, &system, entries, 5, err, sizeof err), 0);
+
+    struct store *reader = store_open_readonly(path, err, sizeof err);
+    CHECK(reader != NULL);
+    if (reader) {
+        struct store_tick tick;
+        CHECK_INT(store_load_tick(reader, 0, 3, &tick, err, sizeof err), 0);
+        CHECK_INT(tick.process_count, 5);
+        store_tick_free(&tick);
+    }
+    CHECK_INT(store_record_tick(store, &system, entries, 4, err, sizeof err), 0);
+    CHECK_INT(store_close(store, err, sizeof err), -1);
+    CHECK(strstr(err, "another program") != NULL);
+    CHECK_INT(store_close(reader, err, sizeof err), 0);
+
+    /* Nothing was lost: the last tick is in the file (through its -wal) and the next
+     * recording folds it back into one file. */
+    reader = store_open_readonly(path, err, sizeof err);
+    CHECK(reader != NULL);
+    if (reader) {
+        struct store_tick tick;
+        CHECK_INT(store_load_tick(reader, 0, 4, &tick, err, sizeof err), 0);
+        CHECK_INT(tick.process_count, 4);
+        store_tick_free(&tick);
+        CHECK_INT(store_close(reader, err, sizeof err), 0);
+    }
+    store = store_open_for_recording(path, &info, err, sizeof err);
+    CHECK(store != NULL);
+    CHECK_INT(store_close(store, err, sizeof err), 0);
+    CHECK(!side_file_exists(path, "-wal") && !side_file_exists(path, "-shm"));
+    CHECK_INT(query_int(path, "SELECT count(*) FROM tick"), 4);
+    free_processes(procs, 5);
+    unlink(path);
+    free(path);
+}
+
 /* ":memory:" records and reads back. */
 static void test_in_memory(void)
 {
@@ -1166,6 +1219,7 @@ int main(void)
     test_refusals();
     test_truncated_and_cost();
     test_failed_tick();
+    test_concurrent_reader();
     test_in_memory();
     test_hostile();
     if (rmdir(test_dir) != 0)
