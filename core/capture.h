@@ -1,0 +1,111 @@
+/*
+ * capture: one snapshot of every thread's stack of a process, taken without hurting it.
+ *
+ * Flow (see ../shared/DESIGN.md, "attach"): list the threads from /proc/PID/task; for each
+ * thread PTRACE_SEIZE + PTRACE_INTERRUPT (never PTRACE_ATTACH, never a signal, never a write,
+ * never PTRACE_O_EXITKILL), wait for the stop with a deadline, unwind the raw PCs while it
+ * is stopped (memory through process_vm_readv), detach; then, with every thread running
+ * again, symbolize the PCs (symbols.h). Threads already stopped (state T) stay stopped.
+ * Default mode stops one thread at a time; consistent mode stops all, unwinds all, resumes
+ * all. Every stop window is timed.
+ *
+ * This header holds the plain result structs shared by capture, stacks (grouping and locks),
+ * the store and the console. Only attach.c calls ptrace.
+ */
+#ifndef STACKTOP_CAPTURE_H
+#define STACKTOP_CAPTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CAPTURE_MAX_FRAMES 256 /* deepest stack kept per thread (raw PCs) */
+
+/* Which unwinder walks the stack while a thread is stopped. */
+enum capture_unwinder {
+    CAPTURE_UNWINDER_DEFAULT,   /* the faster one, as measured (see unwind.c) */
+    CAPTURE_UNWINDER_LIBUNWIND, /* libunwind-ptrace with process_vm_readv accessors */
+    CAPTURE_UNWINDER_LIBDW,     /* libdw dwfl_getthread_frames, ptrace-stopped thread */
+};
+
+/* One symbolized frame. Strings are owned by the capture_result (or the symbolizer's cache,
+ * which outlives it: see symbols.h); NULL when unknown. */
+struct capture_frame {
+    uint64_t pc;            /* program counter (return addresses already adjusted by -1 for
+                               lookup; this is the value as unwound) */
+    const char *function;   /* demangled function name; NULL when stripped/unknown */
+    const char *module;     /* path of the ELF module ("/usr/lib/.../libc.so.6"); NULL if none */
+    uint64_t module_offset; /* pc - module load bias: "module+0xoffset" for stripped code */
+    const char *file;       /* source file (as in DWARF, usually a full path); NULL if none */
+    int line;               /* source line; 0 if unknown */
+    bool is_inline;         /* an inlined call inside the next (outer) frame, same pc */
+};
+
+/* One thread, as captured. */
+struct capture_thread {
+    pid_t tid;                        /* thread id */
+    char name[64];                    /* thread name (comm), raw */
+    char state;                       /* state letter before the capture (R S D T t Z ...) */
+    char wchan[64];                   /* kernel wait channel, "" if none */
+    long syscall;                     /* /proc/TID/syscall: number, -1 running in user space,
+                                         -2 unknown/unreadable */
+    uint64_t syscall_args[6];         /* its arguments (futex address is args[0]) */
+    uint64_t cpu_ticks;               /* utime + stime of the thread, clock ticks */
+    uint64_t pcs[CAPTURE_MAX_FRAMES]; /* raw PCs, innermost first */
+    size_t pc_count;                  /* entries in pcs */
+    struct capture_frame *frames;     /* symbolized frames (inline frames expanded),
+                                         innermost first; filled after resuming */
+    size_t frame_count;               /* entries in frames */
+    int64_t stop_ns;                  /* how long this thread was stopped; -1 if never */
+    bool was_stopped;                 /* it was in state T before: left stopped */
+    bool is_kernel_thread;            /* no user space: no stack to take */
+    char error[160];                  /* "" when captured; else why not ("exited", "did not
+                                         stop within 10 ms (state D)", ...) */
+};
+
+/* Summary of every stop window of one capture. */
+struct capture_stop_stats {
+    int64_t max_ns;   /* longest single stop */
+    int64_t p99_ns;   /* 99th percentile of stops */
+    int64_t total_ns; /* sum of all stops */
+    size_t count;     /* stops measured */
+};
+
+/* Result of one capture. */
+struct capture_result {
+    pid_t pid;                       /* the process */
+    char comm[64];                   /* its name, raw */
+    uint64_t started_us;             /* wall clock at the start, Unix microseconds */
+    uint64_t captured_us;            /* duration of the whole capture, microseconds */
+    enum capture_unwinder unwinder;  /* unwinder actually used */
+    bool consistent;                 /* all threads were stopped together */
+    struct capture_thread *threads;  /* threads, sorted by tid */
+    size_t thread_count;             /* entries in threads */
+    struct capture_stop_stats stops; /* stop-window figures */
+    char note[256];                  /* whole-capture note, e.g. "process exited during the
+                                        capture: partial result" */
+};
+
+/* How to capture. */
+struct capture_options {
+    enum capture_unwinder unwinder; /* which unwinder */
+    bool consistent;                /* stop all threads, unwind, resume all */
+    int stop_deadline_ms;           /* give up on a thread that does not stop in time (10) */
+    bool symbolize;                 /* fill frames (true for every user-facing use) */
+};
+
+/* Captures every thread of pid. Returns 0 (possibly with per-thread errors and a note), or -1
+ * with a message naming cause and fix: "process 123 does not exist", "permission denied:
+ * attaching needs CAP_SYS_PTRACE or the same uid (kernel.yama.ptrace_scope is 1: only
+ * descendants may be traced)", "process 123 is a kernel thread: it has no user stack". */
+int capture_process(pid_t pid, const struct capture_options *options, struct capture_result *out,
+                    char *err, size_t errlen);
+
+void capture_result_free(struct capture_result *result);
+
+/* Name of an unwinder ("libunwind", "libdw"); and parse one (-1 if unknown). */
+const char *capture_unwinder_name(enum capture_unwinder unwinder);
+int capture_unwinder_from_name(const char *name);
+
+#endif

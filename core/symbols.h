@@ -1,0 +1,52 @@
+/*
+ * symbols: turns PCs of a live process into function, module, file:line and inline frames,
+ * with libdw. Shared by stack captures and perf sampling.
+ *
+ * Invariants:
+ *   - never fetches anything from the network (debuginfod is disabled for the process);
+ *     separate debug files under /usr/lib/debug (build-id and debuglink) are used;
+ *   - results are cached by (build-id, offset in module), so the same library in many
+ *     processes or snapshots is resolved once; modules without a build-id are keyed by
+ *     (path, inode, mtime);
+ *   - strings handed out are interned in the symbolizer and live until symbolizer_free();
+ *   - stripped code gives function NULL, and callers print "module+0xoffset".
+ */
+#ifndef STACKTOP_SYMBOLS_H
+#define STACKTOP_SYMBOLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "capture.h"
+
+struct symbolizer;
+
+struct symbolizer *symbolizer_new(void);
+void symbolizer_free(struct symbolizer *symbolizer);
+
+/* Reads pid's memory map (/proc/PID/maps) so that its PCs can be resolved; call again after
+ * the map changed (it replaces the previous one for pid). Returns 0, or -1 with err set. */
+int symbolizer_load_process(struct symbolizer *symbolizer, pid_t pid, char *err, size_t errlen);
+
+/* Resolves one PC of pid into frames, innermost first: inlined calls (is_inline true) first,
+ * then the containing function. is_return_address: the PC is a return address (every frame
+ * but the innermost of a non-signal stack), so the lookup uses pc - 1. Writes at most max
+ * frames into out and returns how many it wrote (at least 1 when max >= 1: an unknown PC
+ * still gives one frame with function NULL and module NULL). */
+size_t symbolizer_resolve(struct symbolizer *symbolizer, pid_t pid, uint64_t pc,
+                          bool is_return_address, struct capture_frame *out, size_t max);
+
+/* Forgets pid's memory map (the caches keyed by build-id stay). */
+void symbolizer_forget_process(struct symbolizer *symbolizer, pid_t pid);
+
+/* Cache statistics, for benchmarks and tests. */
+struct symbolizer_stats {
+    uint64_t lookups;     /* symbolizer_resolve calls */
+    uint64_t cache_hits;  /* answered from the (build-id, offset) cache */
+    size_t modules;       /* modules with DWARF or symbol tables loaded */
+};
+void symbolizer_get_stats(const struct symbolizer *symbolizer, struct symbolizer_stats *out);
+
+#endif
