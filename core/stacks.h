@@ -35,6 +35,7 @@ struct stacks_group {
                                           START), 0 for STACK */
     char states[16];                   /* distinct state letters of the members, e.g. "S" */
     char names[160];                   /* member names summarised: "worker ×998, main" */
+    enum stacks_grouping grouping;     /* how the group was formed (for the reports) */
 };
 
 /* One thread waiting for a lock held by another. */
@@ -53,6 +54,10 @@ struct stacks_lock_report {
     size_t *cycle_lengths;          /* length of each cycle */
     size_t cycle_count;             /* number of cycles */
 };
+
+/* The default system module basename prefixes of STACKS_GROUP_USER (NULL-terminated): the
+ * list above plus "libc-" (old glibc names) and "[vdso]". */
+extern const char *const stacks_default_system_modules[];
 
 /* Reads len bytes of the target at address into buf; returns 0 or -1. */
 typedef int (*stacks_read_memory_fn)(void *context, uint64_t address, void *buf, size_t len);
@@ -90,5 +95,9 @@ void stacks_print_json(const struct capture_result *capture, const struct stacks
 /* Name of a grouping ("stack", "top", "user", "start") and the reverse (-1 if unknown). */
 const char *stacks_grouping_name(enum stacks_grouping grouping);
 int stacks_grouping_from_name(const char *name);
+
+/* Name of a system call number of this architecture for the reports ("read", "futex",
+ * "clock_nanosleep"...), NULL for one not in the small table of blocking calls. */
+const char *stacks_syscall_name(long number);
 
 #endif

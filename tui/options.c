@@ -20,6 +20,17 @@ enum {
     OPTION_SORT,
     OPTION_TREE,
     OPTION_THREADS,
+    OPTION_GROUP,
+    OPTION_FORMAT,
+    OPTION_CONSISTENT,
+    OPTION_UNWINDER,
+};
+
+/* Commands an option applies to (bits). */
+enum {
+    FOR_CONSOLE = 1 << 0, /* the live console and --batch */
+    FOR_STACKS = 1 << 1,  /* stacktop stacks */
+    FOR_ALL = FOR_CONSOLE | FOR_STACKS,
 };
 
 /* One command-line option. */
@@ -28,23 +39,35 @@ struct option_spec {
     const char *long_name; /* name after "--" */
     const char *argument;  /* placeholder for the argument in help; NULL if none */
     const char *help;      /* one line of help */
+    unsigned commands;     /* FOR_* bits: where the option is accepted */
 };
 
 static const struct option_spec option_table[] = {
-    {'b', "batch", NULL, "print the process table as text (like top -b), no console"},
-    {'n', "iterations", "N", "with --batch: print N tables (default 1; 0 = until interrupted)"},
-    {'d', "delay", "SECONDS", "refresh delay, decimals allowed (default 1.5)"},
-    {'p', "pid", "PID[,PID...]", "show only these processes"},
+    {'b', "batch", NULL, "print the process table as text (like top -b), no console", FOR_CONSOLE},
+    {'n', "iterations", "N", "with --batch: print N tables (default 1; 0 = until interrupted)",
+     FOR_CONSOLE},
+    {'d', "delay", "SECONDS", "refresh delay, decimals allowed (default 1.5)", FOR_CONSOLE},
+    {'p', "pid", "PID[,PID...]", "show only these processes", FOR_CONSOLE},
     {OPTION_SORT, "sort", "COLUMN",
-     "sort by COLUMN (pid user pri ni virt rss s cpu mem time thr "
-     "command); prefix + for ascending"},
-    {OPTION_TREE, "tree", NULL, "start in tree view"},
-    {OPTION_THREADS, "threads", NULL, "start with thread rows shown"},
-    {'o', "output", "FILE", "record the session into FILE"},
-    {OPTION_NO_RECORD, "no-record", NULL, "do not write a session file"},
-    {OPTION_THEME, "theme", "NAME", "colour theme: default, light, mono, high-contrast, ..."},
-    {'h', "help", NULL, "show this help"},
-    {'V', "version", NULL, "show the version"},
+     "sort by COLUMN (pid user pri ni virt rss s cpu mem time thr command); prefix + for "
+     "ascending",
+     FOR_CONSOLE},
+    {OPTION_TREE, "tree", NULL, "start in tree view", FOR_CONSOLE},
+    {OPTION_THREADS, "threads", NULL, "start with thread rows shown", FOR_CONSOLE},
+    {OPTION_GROUP, "group", "stack|top|user|start",
+     "stacks: group threads by whole stack (default), top frame, top user frame, start frame",
+     FOR_STACKS},
+    {OPTION_FORMAT, "format", "text|json", "stacks: output format (default text)", FOR_STACKS},
+    {OPTION_CONSISTENT, "consistent", NULL,
+     "stacks: stop all threads together (one consistent instant; longer stops)", FOR_STACKS},
+    {OPTION_UNWINDER, "unwinder", "libunwind|libdw", "stacks: unwinder (default: the faster)",
+     FOR_STACKS},
+    {'o', "output", "FILE", "record the session (and snapshots) into FILE", FOR_ALL},
+    {OPTION_NO_RECORD, "no-record", NULL, "do not write a session file", FOR_ALL},
+    {OPTION_THEME, "theme", "NAME", "colour theme: default, light, mono, high-contrast, ...",
+     FOR_CONSOLE},
+    {'h', "help", NULL, "show this help", FOR_ALL},
+    {'V', "version", NULL, "show the version", FOR_ALL},
 };
 
 #define OPTION_COUNT (sizeof option_table / sizeof option_table[0])
@@ -159,6 +182,18 @@ static int apply_option(int id, const char *arg, struct options *out, char *err,
     case OPTION_THEME:
         out->theme_name = arg;
         return 0;
+    case OPTION_GROUP:
+        out->group = arg;
+        return 0;
+    case OPTION_FORMAT:
+        out->format = arg;
+        return 0;
+    case OPTION_CONSISTENT:
+        out->consistent = true;
+        return 0;
+    case OPTION_UNWINDER:
+        out->unwinder = arg;
+        return 0;
     case 'h':
         out->show_help = true;
         return 0;
@@ -199,10 +234,14 @@ int options_parse(int argc, char **argv, struct options *out, char *err, size_t 
     optind = 0; /* glibc: full re-initialisation, so tests can parse repeatedly */
     opterr = 0;
     int rc = 0;
+    bool seen[OPTION_COUNT] = {false};
     for (;;) {
         int id = getopt_long(argc, argv, short_options, long_options, NULL);
         if (id == -1)
             break;
+        for (size_t i = 0; i < OPTION_COUNT; i++)
+            if (option_table[i].id == id)
+                seen[i] = true;
         if (id == '?') {
             if (optopt)
                 snprintf(err, errlen, "unknown option '-%c' (try --help)", optopt);
@@ -231,6 +270,16 @@ int options_parse(int argc, char **argv, struct options *out, char *err, size_t 
         out->subcommand = word;
         out->arguments = argv + optind + 1;
         out->argument_count = argc - optind - 1;
+    }
+    unsigned command = !out->subcommand                     ? FOR_CONSOLE
+                       : strcmp(out->subcommand, "stacks") == 0 ? FOR_STACKS
+                                                                : 0;
+    for (size_t i = 0; i < OPTION_COUNT && command; i++) {
+        if (seen[i] && !(option_table[i].commands & command)) {
+            snprintf(err, errlen, "option --%s does not apply to %s", option_table[i].long_name,
+                     out->subcommand ? out->subcommand : "the console");
+            return 2;
+        }
     }
     if (out->batch && out->subcommand) {
         snprintf(err, errlen, "--batch cannot be combined with '%s'", out->subcommand);

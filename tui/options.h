@@ -30,6 +30,10 @@ struct options {
     const char *theme_name;       /* --theme: theme name; NULL = "default" */
     bool tree;                    /* --tree: start in tree view */
     bool show_threads;            /* --threads: start with thread rows shown */
+    const char *group;            /* stacks --group: stack, top, user, start; NULL = stack */
+    const char *format;           /* --format: text, json, ...; NULL = text */
+    bool consistent;              /* stacks --consistent: stop all threads together */
+    const char *unwinder;         /* stacks --unwinder: libunwind, libdw; NULL = default */
     const char *subcommand;       /* stacks, profile, open, diff, report; NULL for the console */
     char **arguments;             /* operands after the subcommand (points into argv) */
     int argument_count;           /* number of operands */

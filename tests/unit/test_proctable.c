@@ -407,8 +407,98 @@ static void test_live_proc(void)
     pthread_join(helper, NULL);
 }
 
+/* Writes text into dir/name (replacing it). */
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *file = fopen(path, "w");
+    if (!file) {
+        perror(path);
+        return;
+    }
+    fputs(text, file);
+    fclose(file);
+}
+
+/* Process 1's stat in the copied tree2, with chosen CPU time and RSS. */
+static void write_init_stat(const char *root, unsigned utime, unsigned rss_pages)
+{
+    char text[512];
+    snprintf(text, sizeof(text),
+             "1 (systemd) S 0 1 1 0 -1 4194560 0 0 0 0 %u 50 0 0 20 0 1 0 10 20000000 %u "
+             "18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n",
+             utime, rss_pages);
+    write_file(root, "1/stat", text);
+}
+
+/* /proc/stat of the copied tree2 with extra user ticks on cpu0. */
+static void write_system_stat(const char *root, unsigned extra_user)
+{
+    char text[512];
+    snprintf(text, sizeof(text),
+             "cpu  %u 100 600 8150 200 50 50 100 0 0\n"
+             "cpu0 %u 50 250 4050 100 25 25 50 0 0\n"
+             "cpu1 500 50 350 4100 100 25 25 50 0 0\n"
+             "intr 12345 0 0\nctxt 999\nbtime 1700000000\nprocesses 800\n"
+             "procs_running 1\nprocs_blocked 0\n",
+             1100 + extra_user, 600 + extra_user);
+    write_file(root, "stat", text);
+}
+
+/* idle_every: an idle sleeper is read only on its turn, so a change that uses no CPU (RSS)
+ * waits for the turn; but CPU time that /proc/stat reports and nobody read accounts for
+ * makes the same refresh read every skipped process, so a waking sleeper is seen at once. */
+static void test_idle_skipping(void)
+{
+    char root[] = "/tmp/stacktop-idle-XXXXXX";
+    if (!mkdtemp(root)) {
+        CHECK(!"mkdtemp");
+        return;
+    }
+    char command[1024];
+    snprintf(command, sizeof(command), "cp -r %s/. %s/", TREE2, root);
+    CHECK_INT(system(command), 0);
+    write_system_stat(root, 0);
+    write_init_stat(root, 100, 3000);
+
+    struct proctable *table = proctable_new(root);
+    struct proctable_options options = {.details_every = 100, .idle_every = 4};
+    char err[256] = "";
+    long page = sysconf(_SC_PAGESIZE);
+    for (int tick = 1; tick <= 3; tick++) {
+        sleep_ms(20);
+        CHECK_INT(proctable_refresh(table, &options, err, sizeof(err)), 0);
+    }
+    /* RSS grows without CPU time: not seen on ticks 4-6 (pid 1's turn is tick 7). */
+    write_init_stat(root, 100, 5000);
+    for (int tick = 4; tick <= 6; tick++) {
+        sleep_ms(20);
+        CHECK_INT(proctable_refresh(table, &options, err, sizeof(err)), 0);
+        const struct proc_entry *init = proctable_find(table, 1);
+        CHECK(init && init->metrics.rss_bytes == 3000u * (uint64_t)page);
+    }
+    sleep_ms(20);
+    CHECK_INT(proctable_refresh(table, &options, err, sizeof(err)), 0);
+    const struct proc_entry *init = proctable_find(table, 1);
+    CHECK(init && init->metrics.rss_bytes == 5000u * (uint64_t)page);
+
+    /* Tick 8 is not its turn, but it used 50 ticks that /proc/stat also shows. */
+    write_init_stat(root, 150, 5000);
+    write_system_stat(root, 50);
+    sleep_ms(20);
+    CHECK_INT(proctable_refresh(table, &options, err, sizeof(err)), 0);
+    init = proctable_find(table, 1);
+    CHECK(init && init->metrics.utime_ticks == 150 && init->cpu_percent > 0);
+    proctable_free(table);
+
+    snprintf(command, sizeof(command), "rm -rf %s", root);
+    CHECK_INT(system(command), 0);
+}
+
 int main(void)
 {
+    test_idle_skipping();
     test_fake_trees();
     test_live_proc();
     return CHECK_DONE();
