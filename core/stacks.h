@@ -18,32 +18,32 @@
 
 /* How threads are grouped. */
 enum stacks_grouping {
-    STACKS_GROUP_STACK,    /* identical whole stacks (function + file:line of every frame) */
-    STACKS_GROUP_TOP,      /* same innermost frame */
-    STACKS_GROUP_USER,     /* same innermost frame outside system modules (libc, libpthread,
-                              ld.so, vdso; the list is configurable) */
-    STACKS_GROUP_START,    /* same outermost frame (thread start function) */
+    STACKS_GROUP_STACK, /* identical whole stacks (function + file:line of every frame) */
+    STACKS_GROUP_TOP,   /* same innermost frame */
+    STACKS_GROUP_USER,  /* same innermost frame outside system modules (libc, libpthread,
+                           ld.so, vdso; the list is configurable) */
+    STACKS_GROUP_START, /* same outermost frame (thread start function) */
     STACKS_GROUP_COUNT
 };
 
 /* One group of threads. */
 struct stacks_group {
-    size_t count;                      /* threads in the group */
-    size_t *threads;                   /* indices into capture_result.threads, ascending tid */
+    size_t count;    /* threads in the group */
+    size_t *threads; /* indices into capture_result.threads, ascending tid */
     const struct capture_thread *representative; /* first member: its frames are shown */
-    size_t key_frame;                  /* index of the frame the group is keyed on (TOP/USER/
-                                          START), 0 for STACK */
-    char states[16];                   /* distinct state letters of the members, e.g. "S" */
-    char names[160];                   /* member names summarised: "worker ×998, main" */
-    enum stacks_grouping grouping;     /* how the group was formed (for the reports) */
+    size_t key_frame;              /* index of the frame the group is keyed on (TOP/USER/
+                                      START), 0 for STACK */
+    char states[16];               /* distinct state letters of the members, e.g. "S" */
+    char names[160];               /* member names summarised: "worker ×998, main" */
+    enum stacks_grouping grouping; /* how the group was formed (for the reports) */
 };
 
 /* One thread waiting for a lock held by another. */
 struct stacks_lock_wait {
-    pid_t waiter;           /* blocked thread */
-    uint64_t address;       /* lock address (futex word) */
-    pid_t owner;            /* holder; 0 when unknown */
-    const char *kind;       /* "mutex" or "pi-mutex" */
+    pid_t waiter;     /* blocked thread */
+    uint64_t address; /* lock address (futex word) */
+    pid_t owner;      /* holder; 0 when unknown */
+    const char *kind; /* "mutex" or "pi-mutex" */
 };
 
 /* Lock analysis of one capture. */

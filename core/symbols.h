@@ -49,4 +49,9 @@ struct symbolizer_stats {
 };
 void symbolizer_get_stats(const struct symbolizer *symbolizer, struct symbolizer_stats *out);
 
+/* Demangles a C++ (Itanium ABI) symbol name: "_ZN3foo3barEv" gives "foo::bar()". Returns a
+ * malloc'd string that the caller frees, or NULL when name is not mangled, is malformed, or no
+ * demangler is available (it comes from libstdc++, looked up at first use). */
+char *symbols_demangle(const char *name);
+
 #endif

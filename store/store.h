@@ -4,7 +4,9 @@
  * A session file holds one recording session: its identity (host, kernel, boot id, command
  * line, refresh interval), each tick's system metrics, each process's identity once, and
  * per-tick process metrics written only when they changed, so that the full table of any tick
- * can be reconstructed exactly. See docs/SCHEMA.md.
+ * can be reconstructed exactly. It also holds snapshots: every stack capture of the session
+ * (and, later, every perf profile), with frames and stacks deduplicated across snapshots and
+ * processes, so that a snapshot reads back exactly as it was captured. See docs/SCHEMA.md.
  *
  * Invariants:
  *   - the schema version is PRAGMA user_version; older files are migrated on open for writing;
@@ -21,9 +23,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "capture.h"
 #include "proctable.h"
+#include "stacks.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /* Identity of a recording session, written once at open. */
 struct store_session_info {
@@ -78,6 +82,35 @@ struct store_history_point {
     struct proc_metrics metrics; /* metrics in force at that tick */
 };
 
+/* What a snapshot holds. */
+enum store_snapshot_kind {
+    STORE_SNAPSHOT_STACKS,  /* every thread's stack at one moment (store_record_stacks) */
+    STORE_SNAPSHOT_PROFILE, /* perf samples: deduplicated stacks with counts (later) */
+    STORE_SNAPSHOT_UNKNOWN, /* a kind this stacktop does not know (a newer or forged file) */
+};
+
+/* One snapshot as listed by store_snapshots(). */
+struct store_snapshot {
+    int64_t id;                    /* row id in the snapshot table: what `diff A B` names */
+    int64_t session_id;            /* session it was taken in */
+    enum store_snapshot_kind kind; /* stacks or profile */
+    pid_t pid;                     /* process captured */
+    char comm[64];                 /* its name (raw bytes, sanitize before display) */
+    uint64_t taken_us;             /* wall clock at the start, Unix microseconds */
+    uint64_t duration_us;          /* how long the capture (or profile) took, microseconds */
+    size_t thread_count;           /* threads captured (as recorded; 0 for profiles) */
+    char unwinder[16];             /* unwinder used: "libunwind", "libdw" or "default" */
+    bool consistent;               /* all threads were stopped together */
+    int64_t stop_max_ns;           /* longest single stop window */
+    int64_t stop_p99_ns;           /* 99th percentile of the stop windows */
+    int64_t stop_total_ns;         /* sum of the stop windows */
+    char note[256];                /* whole-capture note ("" if none) */
+};
+
+/* Strings of a snapshot loaded by store_load_stacks(): the frames' function, module and file
+ * names and the lock kinds, all in one arena. */
+struct store_strings;
+
 struct store;
 
 /* Creates (or, if it exists and is a stacktop file, appends a new session to) path and starts
@@ -119,5 +152,35 @@ void store_tick_free(struct store_tick *tick);
 long store_process_history(struct store *store, pid_t pid, uint64_t starttime_ticks,
                            size_t max_points, struct store_history_point **out, char *err,
                            size_t errlen);
+
+/* Records a stack capture (and its lock analysis, which may be NULL) as a snapshot of kind
+ * "stacks" in the recording session, in one transaction: frames and whole stacks that are
+ * already in the file (from any snapshot, any process) are reused, not written again. Works
+ * on files and ":memory:"; not on a handle opened read-only. Returns the snapshot id (> 0), or
+ * -1 with err set (nothing is written then). */
+int64_t store_record_stacks(struct store *store, const struct capture_result *capture,
+                            const struct stacks_lock_report *locks, char *err, size_t errlen);
+
+/* Snapshots of session session_id (0 = of every session), oldest first. *out is malloc'ed
+ * (NULL when there are none): free it with store_snapshots_free(). Returns the count; 0 also
+ * on a read error and for files of schema version 1, which hold no snapshots. */
+size_t store_snapshots(struct store *store, int64_t session_id, struct store_snapshot **out);
+void store_snapshots_free(struct store_snapshot *snapshots);
+
+/* Reconstructs the stacks snapshot snapshot_id exactly as store_record_stacks() got it: the
+ * capture (threads in their order, with tid, name, state, wchan, syscall and its arguments,
+ * cpu_ticks, raw pcs, stop_ns, was_stopped, error and symbolized frames with their pcs) and,
+ * when locks_out is not NULL, its lock analysis. Unknown strings (a NULL function, module or
+ * file) read back as NULL.
+ * Ownership: out->threads and each thread's frames are malloc'ed, as capture_result_free()
+ * expects; locks_out's arrays are malloc'ed as stacks_lock_report_free() expects. Every string
+ * those point to lives in *strings_out, which must outlive them: free it with
+ * store_strings_free() after capture_result_free() and stacks_lock_report_free().
+ * Returns 0, or -1 with err set and *out, *locks_out zeroed, *strings_out NULL (a hostile or
+ * damaged file gives an error such as "snapshot 3: stack 7 names a missing frame"). */
+int store_load_stacks(struct store *store, int64_t snapshot_id, struct capture_result *out,
+                      struct stacks_lock_report *locks_out, struct store_strings **strings_out,
+                      char *err, size_t errlen);
+void store_strings_free(struct store_strings *strings);
 
 #endif

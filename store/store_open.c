@@ -116,6 +116,7 @@ static void store_free(struct store *store)
 {
     store_record_free(store);
     store_read_free(store);
+    store_stacks_free(store);
     if (store->db)
         sqlite3_close_v2(store->db);
     free(store->path);
@@ -325,6 +326,7 @@ remove_created:
     if (created) {
         store_record_free(store);
         store_read_free(store);
+        store_stacks_free(store);
         sqlite3_close_v2(store->db);
         store->db = NULL;
         store_remove_created(path);
@@ -391,6 +393,7 @@ int store_close(struct store *store, char *err, size_t errlen)
         result = -1;
     store_record_free(store);
     store_read_free(store);
+    store_stacks_free(store);
     if (!store->read_only && !store->in_memory) {
         /* Fold the WAL into the main file and leave WAL mode, so that the file is complete
          * on its own. With another connection open, this fails: the data is safe in the

@@ -4,7 +4,8 @@
  *   store_open.c    opening (file creation, pragmas, limits), closing, errors, statements;
  *   store_schema.c  the schema as a list of migration steps, the expected-schema check;
  *   store_record.c  recording ticks, the in-memory table of live processes;
- *   store_read.c    sessions, tick reconstruction, process history.
+ *   store_read.c    sessions, tick reconstruction, process history;
+ *   store_stacks.c  snapshots: recording a capture, listing snapshots, loading one back.
  *
  * Invariants:
  *   - a recording handle owns exactly one session (session_id) and ticks 1..tick_count of it
@@ -45,6 +46,13 @@
 #define STORE_READ_MAX_PROCESSES    (1 << 22)         /* processes of one tick (pid_max) */
 #define STORE_READ_MAX_CMDLINE_SUM  (256u << 20)      /* cmdline bytes of one tick, total */
 #define STORE_READ_MAX_SEGMENTS     65536             /* process rows of one (pid, starttime) */
+#define STORE_READ_MAX_SNAPSHOTS    (1 << 20)         /* snapshots listed */
+#define STORE_READ_MAX_THREADS      (1 << 22)         /* threads of one snapshot (pid_max) */
+#define STORE_READ_MAX_DEPTH        4096              /* frames of one stack (inline expanded) */
+#define STORE_READ_MAX_FRAMES_SUM   (1 << 22)         /* frames of one snapshot, all threads */
+#define STORE_READ_MAX_LOCK_ROWS    (1 << 22)         /* lock waits, or deadlock entries */
+/* Linear probes of the stack table on hash collisions before giving up (see store_stacks.c). */
+#define STORE_STACK_MAX_PROBES 64
 
 struct store_live_process;
 
@@ -82,11 +90,32 @@ struct store_read_statements {
     sqlite3_stmt *window;         /* ticks of a range with the process's samples, if any */
 };
 
+/* Statements of snapshots (store_stacks.c), prepared on first use. */
+struct store_stacks_statements {
+    sqlite3_stmt *insert_snapshot;    /* one snapshot row */
+    sqlite3_stmt *find_frame;         /* id of a frame by all its columns */
+    sqlite3_stmt *insert_frame;       /* one frame row */
+    sqlite3_stmt *find_stack;         /* id and depth of the stack with a hash */
+    sqlite3_stmt *stack_frame_ids;    /* frame ids of a stack, in position order */
+    sqlite3_stmt *insert_stack;       /* one stack row */
+    sqlite3_stmt *insert_stack_frame; /* one stack_frame row */
+    sqlite3_stmt *insert_thread;      /* one snapshot_thread row */
+    sqlite3_stmt *insert_lock;        /* one snapshot_lock row */
+    sqlite3_stmt *insert_deadlock;    /* one snapshot_deadlock row */
+    sqlite3_stmt *snapshots;          /* snapshot rows of a session, or of all */
+    sqlite3_stmt *snapshot;           /* one snapshot row */
+    sqlite3_stmt *threads;            /* snapshot_thread rows of a snapshot */
+    sqlite3_stmt *stack_frames;       /* the frames of one stack, with their columns */
+    sqlite3_stmt *locks;              /* snapshot_lock rows of a snapshot */
+    sqlite3_stmt *deadlocks;          /* snapshot_deadlock rows of a snapshot */
+};
+
 struct store {
     sqlite3 *db;                          /* the connection */
     char *path;                           /* file path as given; "" for ":memory:" */
     char *name;                           /* how errors name the file (path or "in-memory") */
     bool read_only;                       /* opened by store_open_readonly() */
+    int64_t schema_version;               /* user_version after opening (1 = no snapshots) */
     bool in_memory;                       /* ":memory:": no file, no WAL */
     int64_t session_id;                   /* recording: our session row; read-only: 0 */
     int64_t index_interval;               /* recording: our session's sample_index_interval */
@@ -101,6 +130,7 @@ struct store {
     bool sessions_loaded;                 /* sessions is valid */
     struct store_record_statements write; /* recording statements */
     struct store_read_statements read;    /* reading statements */
+    struct store_stacks_statements stacks; /* snapshot statements */
 };
 
 /* store_open.c */
@@ -124,10 +154,12 @@ void store_sqlite_error(struct store *store, const char *what, char *err, size_t
 
 /* Classifies a file opened for recording and brings it to STORE_SCHEMA_VERSION: a fresh
  * (empty) database is created through every migration, an older stacktop file is migrated,
- * anything else is refused. One transaction. Returns 0, or -1 with err set. */
+ * anything else is refused. One transaction. Sets store->schema_version. Returns 0, or -1
+ * with err set. */
 int store_schema_prepare_for_recording(struct store *store, char *err, size_t errlen);
-/* Checks a file opened read-only: quick_check, application id, version, tables and columns.
- * Returns 0, or -1 with err set. */
+/* Checks a file opened read-only: quick_check, application id, version, tables and columns
+ * (those of its own version: a version 1 file has no snapshot tables). Sets
+ * store->schema_version. Returns 0, or -1 with err set. */
 int store_schema_verify_readonly(struct store *store, char *err, size_t errlen);
 /* PRAGMA quick_check. Returns 0, or -1 with err set ("file is corrupt: ..."). */
 int store_schema_quick_check(struct store *store, char *err, size_t errlen);
@@ -146,5 +178,10 @@ void store_record_free(struct store *store);
 
 /* Frees the session list and finalizes the reading statements. */
 void store_read_free(struct store *store);
+
+/* store_stacks.c */
+
+/* Finalizes the snapshot statements. */
+void store_stacks_free(struct store *store);
 
 #endif

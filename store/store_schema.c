@@ -7,8 +7,9 @@
  * recording (fresh, ours and current, ours and older, ours and newer, foreign).
  * Invariants:
  *   - store_migrations has exactly STORE_SCHEMA_VERSION entries (checked at compile time);
- *     adding version 2 = appending one entry, bumping STORE_SCHEMA_VERSION, updating
- *     store_expected_tables and docs/SCHEMA.md;
+ *     adding version N = appending one entry, bumping STORE_SCHEMA_VERSION, adding the
+ *     tables and columns of N to store_expected_tables (with since_version N: files of older
+ *     versions are checked against their own tables only) and updating docs/SCHEMA.md;
  *   - migrations run in one transaction together with the user_version update, so a file is
  *     never left half-migrated;
  *   - every migration also sets PRAGMA application_id: a file with our id and no tables cannot
@@ -208,8 +209,124 @@ static const char store_schema_v1[] =
     "                                      + se.sample_index_interval)\n"
     "                                     % se.sample_index_interval));\n";
 
+/* Version 1 -> 2: snapshots (stack captures now, perf profiles later). Additive: version 1
+ * tables are untouched. Frames and stacks are shared by every snapshot of the file. Unknown
+ * function, module and file names are stored as '' (not NULL) so that the UNIQUE constraint
+ * of frame deduplicates them (NULLs are distinct in a UNIQUE index). stack.hash is a 64-bit
+ * hash of the stack's frame ids that the writer probes linearly on collision (store_stacks.c):
+ * readers never need it. Blobs are arrays of 8-byte little-endian unsigned integers. */
+static const char store_schema_v2[] =
+    "CREATE TABLE snapshot (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  session_id INTEGER NOT NULL REFERENCES session(id),\n"
+    "  kind TEXT NOT NULL,\n"
+    "  pid INTEGER NOT NULL,\n"
+    "  comm TEXT NOT NULL,\n"
+    "  taken_us INTEGER NOT NULL,\n"
+    "  duration_us INTEGER NOT NULL,\n"
+    "  unwinder TEXT NOT NULL,\n"
+    "  consistent INTEGER NOT NULL,\n"
+    "  thread_count INTEGER NOT NULL,\n"
+    "  stop_max_ns INTEGER NOT NULL,\n"
+    "  stop_p99_ns INTEGER NOT NULL,\n"
+    "  stop_total_ns INTEGER NOT NULL,\n"
+    "  stop_count INTEGER NOT NULL,\n"
+    "  note TEXT NOT NULL\n"
+    ");\n"
+    "CREATE INDEX snapshot_by_session ON snapshot(session_id);\n"
+    "CREATE TABLE frame (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  function TEXT NOT NULL,\n"
+    "  module TEXT NOT NULL,\n"
+    "  module_offset INTEGER NOT NULL,\n"
+    "  file TEXT NOT NULL,\n"
+    "  line INTEGER NOT NULL,\n"
+    "  is_inline INTEGER NOT NULL,\n"
+    "  UNIQUE (function, module, module_offset, file, line, is_inline)\n"
+    ");\n"
+    "CREATE TABLE stack (\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  hash INTEGER NOT NULL UNIQUE,\n"
+    "  depth INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE TABLE stack_frame (\n"
+    "  stack_id INTEGER NOT NULL REFERENCES stack(id),\n"
+    "  position INTEGER NOT NULL,\n"
+    "  frame_id INTEGER NOT NULL REFERENCES frame(id),\n"
+    "  PRIMARY KEY (stack_id, position)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE snapshot_thread (\n"
+    "  snapshot_id INTEGER NOT NULL REFERENCES snapshot(id),\n"
+    "  position INTEGER NOT NULL,\n"
+    "  tid INTEGER NOT NULL,\n"
+    "  name TEXT NOT NULL,\n"
+    "  state TEXT NOT NULL,\n"
+    "  wchan TEXT NOT NULL,\n"
+    "  syscall INTEGER NOT NULL,\n"
+    "  syscall_args BLOB,\n"
+    "  cpu_ticks INTEGER NOT NULL,\n"
+    "  stop_ns INTEGER NOT NULL,\n"
+    "  was_stopped INTEGER NOT NULL,\n"
+    "  is_kernel_thread INTEGER NOT NULL,\n"
+    "  error TEXT NOT NULL,\n"
+    "  stack_id INTEGER REFERENCES stack(id),\n"
+    "  pcs BLOB,\n"
+    "  frame_pcs BLOB,\n"
+    "  PRIMARY KEY (snapshot_id, position)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE snapshot_lock (\n"
+    "  snapshot_id INTEGER NOT NULL REFERENCES snapshot(id),\n"
+    "  position INTEGER NOT NULL,\n"
+    "  waiter INTEGER NOT NULL,\n"
+    "  address INTEGER NOT NULL,\n"
+    "  owner INTEGER NOT NULL,\n"
+    "  kind TEXT NOT NULL,\n"
+    "  PRIMARY KEY (snapshot_id, position)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE snapshot_deadlock (\n"
+    "  snapshot_id INTEGER NOT NULL REFERENCES snapshot(id),\n"
+    "  cycle INTEGER NOT NULL,\n"
+    "  position INTEGER NOT NULL,\n"
+    "  tid INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (snapshot_id, cycle, position)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE TABLE snapshot_stack_count (\n"
+    "  snapshot_id INTEGER NOT NULL REFERENCES snapshot(id),\n"
+    "  stack_id INTEGER NOT NULL REFERENCES stack(id),\n"
+    "  count INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (snapshot_id, stack_id)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE VIEW snapshot_threads_full AS\n"
+    "SELECT t.snapshot_id, s.session_id, s.pid, s.comm, t.position, t.tid, t.name, t.state,\n"
+    "       t.wchan, t.syscall, t.cpu_ticks, t.stop_ns, t.was_stopped, t.error, t.stack_id,\n"
+    "       st.depth,\n"
+    "       coalesce(nullif(f.function, ''),\n"
+    "                nullif(f.module, '') || '+0x' || printf('%x', f.module_offset))\n"
+    "         AS top_function,\n"
+    "       nullif(f.module, '') AS top_module, nullif(f.file, '') AS top_file,\n"
+    "       f.line AS top_line\n"
+    "FROM snapshot_thread t JOIN snapshot s ON s.id = t.snapshot_id\n"
+    "     LEFT JOIN stack st ON st.id = t.stack_id\n"
+    "     LEFT JOIN stack_frame sf ON sf.stack_id = t.stack_id AND sf.position = 0\n"
+    "     LEFT JOIN frame f ON f.id = sf.frame_id;\n"
+    "CREATE VIEW snapshot_groups AS\n"
+    "SELECT g.snapshot_id, s.kind, g.stack_id, g.count, st.depth,\n"
+    "       coalesce(nullif(f.function, ''),\n"
+    "                nullif(f.module, '') || '+0x' || printf('%x', f.module_offset))\n"
+    "         AS top_function,\n"
+    "       nullif(f.file, '') AS top_file, f.line AS top_line, g.tids\n"
+    "FROM (SELECT snapshot_id, stack_id, count(*) AS count, group_concat(tid, ' ') AS tids\n"
+    "      FROM snapshot_thread WHERE stack_id IS NOT NULL GROUP BY snapshot_id, stack_id\n"
+    "      UNION ALL\n"
+    "      SELECT snapshot_id, stack_id, count, NULL FROM snapshot_stack_count) g\n"
+    "     JOIN snapshot s ON s.id = g.snapshot_id\n"
+    "     LEFT JOIN stack st ON st.id = g.stack_id\n"
+    "     LEFT JOIN stack_frame sf ON sf.stack_id = g.stack_id AND sf.position = 0\n"
+    "     LEFT JOIN frame f ON f.id = sf.frame_id;\n";
+
 static const struct store_migration store_migrations[] = {
     {0, store_schema_v1},
+    {1, store_schema_v2},
 };
 
 _Static_assert(sizeof store_migrations / sizeof store_migrations[0] == STORE_SCHEMA_VERSION,
@@ -217,25 +334,37 @@ _Static_assert(sizeof store_migrations / sizeof store_migrations[0] == STORE_SCH
 
 /* A table the current version must have, with the columns the code reads or writes. */
 struct store_expected_table {
+    int since_version;   /* first schema version that has it (older files are not asked) */
     const char *name;    /* table name */
     const char *columns; /* column names, separated by single spaces */
 };
 
 static const struct store_expected_table store_expected_tables[] = {
-    {"session", "id host kernel boot_id command_line interval_seconds clock_ticks boot_time "
+    {1, "session", "id host kernel boot_id command_line interval_seconds clock_ticks boot_time "
                 "started_us ended_us sample_index_interval"},
-    {"tick", "session_id tick timestamp_us uptime_seconds load1 load5 load15 cpu_count cpu_user "
+    {1, "tick", "session_id tick timestamp_us uptime_seconds load1 load5 load15 cpu_count cpu_user "
              "cpu_nice cpu_system cpu_idle cpu_iowait cpu_irq cpu_softirq cpu_steal "
              "mem_total_bytes mem_free_bytes mem_available_bytes mem_buffers_bytes "
              "mem_cached_bytes mem_shared_bytes mem_used_bytes swap_total_bytes swap_free_bytes "
              "tasks_total tasks_running threads_total kernel_threads"},
-    {"tick_cpu", "session_id tick cpu user nice system idle iowait irq softirq steal"},
-    {"process", "id session_id pid starttime_ticks ppid uid user comm cmdline is_kernel_thread "
+    {1, "tick_cpu", "session_id tick cpu user nice system idle iowait irq softirq steal"},
+    {1, "process", "id session_id pid starttime_ticks ppid uid user comm cmdline is_kernel_thread "
                 "first_tick last_tick"},
-    {"process_sample", "session_id tick process_id state ppid priority nice num_threads "
+    {1, "process_sample", "session_id tick process_id state ppid priority nice num_threads "
                        "vsize_bytes rss_bytes utime_ticks stime_ticks read_bytes write_bytes "
                        "voluntary_ctxsw involuntary_ctxsw fd_count processor"},
-    {"sample_index", "session_id tick process_id sample_tick"},
+    {1, "sample_index", "session_id tick process_id sample_tick"},
+    {2, "snapshot", "id session_id kind pid comm taken_us duration_us unwinder consistent "
+                    "thread_count stop_max_ns stop_p99_ns stop_total_ns stop_count note"},
+    {2, "frame", "id function module module_offset file line is_inline"},
+    {2, "stack", "id hash depth"},
+    {2, "stack_frame", "stack_id position frame_id"},
+    {2, "snapshot_thread", "snapshot_id position tid name state wchan syscall syscall_args "
+                           "cpu_ticks stop_ns was_stopped is_kernel_thread error stack_id pcs "
+                           "frame_pcs"},
+    {2, "snapshot_lock", "snapshot_id position waiter address owner kind"},
+    {2, "snapshot_deadlock", "snapshot_id cycle position tid"},
+    {2, "snapshot_stack_count", "snapshot_id stack_id count"},
 };
 
 /* Runs a one-integer pragma or query. Returns 0, or -1 with err set. */
@@ -282,8 +411,10 @@ int store_schema_quick_check(struct store *store, char *err, size_t errlen)
     return 0;
 }
 
-/* Checks that every expected table exists as a table with every expected column. */
-static int store_schema_check_tables(struct store *store, char *err, size_t errlen)
+/* Checks that every table of version (and older) exists as a table with every expected
+ * column. */
+static int store_schema_check_tables(struct store *store, int64_t version, char *err,
+                                     size_t errlen)
 {
     sqlite3_stmt *table_stmt = NULL, *column_stmt = NULL;
     int result = -1;
@@ -297,6 +428,8 @@ static int store_schema_check_tables(struct store *store, char *err, size_t errl
     }
     for (size_t t = 0; t < sizeof store_expected_tables / sizeof store_expected_tables[0]; t++) {
         const struct store_expected_table *table = &store_expected_tables[t];
+        if (table->since_version > version)
+            continue;
         sqlite3_bind_text(table_stmt, 1, table->name, -1, SQLITE_STATIC);
         if (sqlite3_step(table_stmt) != SQLITE_ROW) {
             store_sqlite_error(store, "cannot read the schema", err, errlen);
@@ -403,7 +536,10 @@ int store_schema_prepare_for_recording(struct store *store, char *err, size_t er
     }
     if (version < STORE_SCHEMA_VERSION && store_schema_migrate(store, version, err, errlen) < 0)
         return -1;
-    return store_schema_check_tables(store, err, errlen);
+    if (store_schema_check_tables(store, STORE_SCHEMA_VERSION, err, errlen) < 0)
+        return -1;
+    store->schema_version = STORE_SCHEMA_VERSION;
+    return 0;
 }
 
 int store_schema_verify_readonly(struct store *store, char *err, size_t errlen)
@@ -415,13 +551,16 @@ int store_schema_verify_readonly(struct store *store, char *err, size_t errlen)
         return -1;
     if (application_id != STORE_APPLICATION_ID) {
         /* Name the first missing table when there is one: the more useful message. */
-        if (store_schema_check_tables(store, err, errlen) < 0)
+        if (store_schema_check_tables(store, STORE_SCHEMA_OLDEST_READABLE, err, errlen) < 0)
             return -1;
         store_error(err, errlen, "%s: not a stacktop session file (application id 0x%08llx)",
                     store->name, (unsigned long long)(uint32_t)application_id);
         return -1;
     }
-    if (store_schema_check_version(store, version, STORE_SCHEMA_OLDEST_READABLE, err, errlen) < 0)
+    if (store_schema_check_version(store, version, STORE_SCHEMA_OLDEST_READABLE, err, errlen) <
+            0 ||
+        store_schema_check_tables(store, version, err, errlen) < 0)
         return -1;
-    return store_schema_check_tables(store, err, errlen);
+    store->schema_version = version;
+    return 0;
 }

@@ -62,6 +62,22 @@ for db in "$XDG_STATE_HOME"/stacktop/*.db; do
     [ -e "$db-wal" ] && st_fail "a WAL file was left behind for $db"
 done
 
+# A crash signal (SIGSEGV): the terminal is restored before the process dies, and the ticks
+# recorded before the crash are still in the session file (WAL: nothing committed is lost).
+st_start 100 30 -d 0.3
+st_wait_for "Mem[" 30
+st_wait_for "rec " 10
+sleep 1
+kill -SEGV "$ST_PID"
+st_wait_for "STACKTOP-EXITED" 30
+cmp -s "$ST_TMP/stty.before" "$ST_TMP/stty.after" ||
+    st_fail "SIGSEGV: terminal settings not restored: $(diff "$ST_TMP/stty.before" "$ST_TMP/stty.after" | tr '\n' ' ')"
+[ "$(cat "$ST_TMP/rc")" != 0 ] || st_fail "SIGSEGV: exit status 0; the crash was swallowed"
+crashed_db=$(ls -t "$XDG_STATE_HOME"/stacktop/*.db | head -n 1)
+ticks=$(sqlite3 "$crashed_db" 'select count(*) from tick' 2>&1)
+[ "${ticks:-0}" -gt 0 ] 2>/dev/null || st_fail "SIGSEGV: no ticks readable from $crashed_db after the crash: $ticks"
+st_log "SIGSEGV: terminal restored, rc=$(cat "$ST_TMP/rc"), $ticks ticks kept"
+
 # Theme cycling and freezing, then q.
 st_start 100 30 -d 0.3
 st_wait_for "Mem[" 30

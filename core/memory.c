@@ -1,0 +1,172 @@
+/*
+ * memory: process_vm_readv reader with a direct-mapped page cache (see memory.h).
+ *
+ * Owns: MEMORY_CACHE_PAGES page buffers per reader.
+ * Invariants: a slot is valid only when it holds the whole page at its page_address; reads
+ * that fail are not cached; nothing here writes to the target.
+ */
+#include "memory.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "xalloc.h"
+
+#define MEMORY_PAGE_SIZE   4096u /* cache granularity (not necessarily the MMU page size) */
+#define MEMORY_CACHE_PAGES 128u  /* slots: a deep stack plus code and unwind tables */
+
+/* A read-only range of the target's address space, from /proc/PID/maps. */
+struct memory_range {
+    uint64_t start; /* first address */
+    uint64_t end;   /* one past the last address */
+};
+
+/* One cached page. */
+struct memory_page {
+    uint64_t page_address;                /* address of the first byte held */
+    bool valid;                           /* data holds the page at page_address */
+    bool read_only;                       /* inside a read-only mapping: kept on invalidate */
+    unsigned char data[MEMORY_PAGE_SIZE]; /* the page's bytes */
+};
+
+struct memory_reader {
+    pid_t pid;                                     /* target process */
+    struct memory_page pages[MEMORY_CACHE_PAGES];  /* direct-mapped by page number */
+    struct memory_stats stats;                     /* counters for benchmarks */
+    struct memory_range *read_only;                /* read-only mappings, sorted by start */
+    size_t read_only_count;                        /* entries in read_only */
+};
+
+/* Loads the read-only mappings of pid (best effort: none when maps cannot be read). */
+static void load_read_only_ranges(struct memory_reader *reader)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)reader->pid);
+    FILE *maps = fopen(path, "re");
+    if (maps == NULL)
+        return;
+    size_t capacity = 0;
+    char line[512];
+    while (fgets(line, sizeof line, maps) != NULL) {
+        unsigned long long start, end;
+        char perms[8];
+        if (sscanf(line, "%llx-%llx %7s", &start, &end, perms) != 3 || perms[1] == 'w')
+            continue;
+        xgrow((void **)&reader->read_only, &capacity, reader->read_only_count + 1,
+              sizeof *reader->read_only);
+        reader->read_only[reader->read_only_count].start = start;
+        reader->read_only[reader->read_only_count].end = end;
+        reader->read_only_count++;
+    }
+    fclose(maps);
+}
+
+/* Is the whole page at page_address inside one read-only mapping? (binary search) */
+static bool page_is_read_only(const struct memory_reader *reader, uint64_t page_address)
+{
+    size_t low = 0, high = reader->read_only_count;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        const struct memory_range *range = &reader->read_only[middle];
+        if (page_address + MEMORY_PAGE_SIZE <= range->start)
+            high = middle;
+        else if (page_address >= range->end)
+            low = middle + 1;
+        else
+            return page_address >= range->start && page_address + MEMORY_PAGE_SIZE <= range->end;
+    }
+    return false;
+}
+
+struct memory_reader *memory_reader_new(pid_t pid)
+{
+    struct memory_reader *reader = xcalloc(1, sizeof *reader);
+    reader->pid = pid;
+    load_read_only_ranges(reader);
+    return reader;
+}
+
+void memory_reader_free(struct memory_reader *reader)
+{
+    if (reader == NULL)
+        return;
+    free(reader->read_only);
+    free(reader);
+}
+
+void memory_reader_invalidate(struct memory_reader *reader)
+{
+    for (size_t i = 0; i < MEMORY_CACHE_PAGES; i++)
+        if (!reader->pages[i].read_only)
+            reader->pages[i].valid = false;
+}
+
+/* Reads straight from the target, no cache. */
+static int read_remote(struct memory_reader *reader, uint64_t addr, void *buf, size_t len)
+{
+    struct iovec local = {.iov_base = buf, .iov_len = len};
+    struct iovec remote = {.iov_base = (void *)(uintptr_t)addr, .iov_len = len};
+    reader->stats.syscalls++;
+    ssize_t got = process_vm_readv(reader->pid, &local, 1, &remote, 1, 0);
+    if (got < 0)
+        return -1;
+    if ((size_t)got != len) {
+        errno = EFAULT;
+        return -1;
+    }
+    return 0;
+}
+
+/* The cached page holding addr, read on a miss; NULL when it cannot be read whole. */
+static const struct memory_page *page_for(struct memory_reader *reader, uint64_t addr)
+{
+    uint64_t page_address = addr & ~(uint64_t)(MEMORY_PAGE_SIZE - 1);
+    struct memory_page *page = &reader->pages[(page_address / MEMORY_PAGE_SIZE) %
+                                              MEMORY_CACHE_PAGES];
+    if (page->valid && page->page_address == page_address) {
+        reader->stats.cache_hits++;
+        return page;
+    }
+    page->valid = false;
+    if (read_remote(reader, page_address, page->data, MEMORY_PAGE_SIZE) != 0)
+        return NULL;
+    page->page_address = page_address;
+    page->valid = true;
+    page->read_only = page_is_read_only(reader, page_address);
+    return page;
+}
+
+int memory_read(struct memory_reader *reader, uint64_t addr, void *buf, size_t len)
+{
+    unsigned char *out = buf;
+    while (len > 0) {
+        uint64_t offset = addr & (MEMORY_PAGE_SIZE - 1);
+        size_t chunk = MEMORY_PAGE_SIZE - offset;
+        if (chunk > len)
+            chunk = len;
+        const struct memory_page *page = page_for(reader, addr);
+        if (page != NULL) {
+            memcpy(out, page->data + offset, chunk);
+        } else if (read_remote(reader, addr, out, chunk) != 0) {
+            /* the whole page is not readable (e.g. the end of a mapping): just the bytes */
+            return -1;
+        }
+        out += chunk;
+        addr += chunk;
+        len -= chunk;
+    }
+    return 0;
+}
+
+int memory_read_word(struct memory_reader *reader, uint64_t addr, uint64_t *out)
+{
+    return memory_read(reader, addr, out, sizeof *out);
+}
+
+void memory_reader_get_stats(const struct memory_reader *reader, struct memory_stats *out)
+{
+    *out = reader->stats;
+}

@@ -1,0 +1,733 @@
+/*
+ * symbols: PCs of live processes to function, module, file:line and inline frames (see
+ * symbols.h), with elfutils libdwfl/libdw.
+ *
+ * Owns:
+ *   - one Dwfl per loaded process (reported from /proc/PID/maps), with a table of its modules
+ *     sorted by address, so that finding the module of a PC is a binary search;
+ *   - the result cache: (module key, offset in module) -> the resolved frames of that address
+ *     (inline chain, innermost first). The module key is "build-id:HEX", or for modules
+ *     without a build-id "file:PATH:DEVICE:INODE:MTIME", so the same library in many
+ *     processes (or the same process snapshotted again) is resolved once;
+ *   - the interned strings (function, module path, source file) handed out in frames.
+ *
+ * Invariants:
+ *   - every string handed out is interned here and lives until symbolizer_free(): forgetting
+ *     or reloading a process never invalidates a frame already returned;
+ *   - the cache holds only what depends on the module's content (function, file, line,
+ *     is_inline); what depends on the process (pc, module path, module offset) is filled at
+ *     each call;
+ *   - nothing touches the network: debuginfod is disabled in symbolizer_new();
+ *   - every libdw/libdwfl return value is checked: a hostile or truncated ELF/DWARF file gives
+ *     fewer details (function or line unknown), never a crash.
+ */
+#include "symbols.h"
+
+#include <dlfcn.h>
+#include <dwarf.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "xalloc.h"
+
+#define SYMBOLS_MAX_INLINE_CHAIN 64 /* deepest inline chain kept for one PC */
+
+/* A set of strings with stable addresses: each string is allocated once and never moves. */
+struct intern_table {
+    char **slots;    /* open addressing (linear probing); NULL marks an empty slot */
+    size_t capacity; /* slots allocated: 0 or a power of two */
+    size_t count;    /* strings stored; kept at most half of capacity */
+};
+
+/* One frame of a cached result: the part of a capture_frame that depends only on the module's
+ * content and the offset, not on the process. */
+struct cached_frame {
+    const char *function; /* interned demangled name; NULL when unknown */
+    const char *file;     /* interned source file; NULL when unknown */
+    int line;             /* source line; 0 when unknown */
+    bool is_inline;       /* an inlined call inside the next frame */
+};
+
+/* The resolved frames of one (module key, offset). */
+struct cached_result {
+    const char *module_key; /* interned module key (compared by address) */
+    uint64_t offset;        /* looked-up address minus the module's load bias */
+    uint32_t first_frame;   /* index of its first frame in result_cache.frames */
+    uint32_t frame_count;   /* consecutive frames, innermost first; at least 1 */
+};
+
+/* Results by (module key, offset), shared by every process. */
+struct result_cache {
+    struct cached_result *results; /* every result, in insertion order */
+    size_t result_count;            /* entries in results */
+    size_t result_capacity;         /* allocated entries in results */
+    struct cached_frame *frames;    /* frames of all results, each result's contiguous */
+    size_t frame_count;             /* entries in frames */
+    size_t frame_capacity;          /* allocated entries in frames */
+    uint32_t *slots;                /* hash table: result index + 1, 0 marks an empty slot */
+    size_t slot_capacity;           /* slots allocated: 0 or a power of two */
+};
+
+/* One module (executable, library, vdso) mapped in a process. */
+struct process_module {
+    uint64_t start;           /* first mapped address */
+    uint64_t end;             /* one past the last mapped address */
+    Dwfl_Module *dwfl_module; /* libdwfl's handle, owned by the process's Dwfl */
+    const char *path;         /* interned path as mapped ("[vdso]" for the vdso) */
+    const char *module_key;   /* interned cache key; NULL until identified, or if no ELF */
+    uint64_t bias;            /* load bias: runtime address minus ELF address */
+    bool is_identified;       /* module_key and bias were computed (or could not be) */
+};
+
+/* The memory map of one process, as libdwfl reported it. */
+struct process_map {
+    pid_t pid;                       /* the process */
+    Dwfl *dwfl;                      /* its libdwfl session; owns the Dwfl_Modules */
+    struct process_module *modules;  /* modules sorted by start, not overlapping */
+    size_t module_count;             /* entries in modules */
+    size_t module_capacity;          /* allocated entries in modules */
+    size_t last_module;              /* index of the last module hit (fast path) */
+};
+
+struct symbolizer {
+    struct process_map *processes;      /* loaded processes, unordered */
+    size_t process_count;               /* entries in processes */
+    size_t process_capacity;            /* allocated entries in processes */
+    size_t last_process;                /* index of the last process used (fast path) */
+    struct intern_table strings;        /* function names, module paths, files, keys */
+    struct intern_table loaded_modules; /* keys of modules whose symbols were read */
+    struct result_cache cache;          /* (module key, offset) -> frames */
+    uint64_t lookups;                   /* symbolizer_resolve calls */
+    uint64_t cache_hits;                /* of which answered from the cache */
+};
+
+/* ---- demangling ---- */
+
+/* The Itanium C++ ABI demangler. Declared weak: when libstdc++ is linked in, this is it;
+ * otherwise it is NULL and libstdc++ is loaded with dlopen at first use (stacktop is a C
+ * program and does not link libstdc++ by default). */
+extern char *__cxa_demangle(const char *mangled, char *buffer, size_t *length, int *status)
+    __attribute__((weak));
+
+typedef char *cxa_demangle_function(const char *mangled, char *buffer, size_t *length,
+                                    int *status);
+
+static cxa_demangle_function *find_demangler(void)
+{
+    static cxa_demangle_function *demangler; /* found demangler, NULL before or if none */
+    static bool was_searched;                /* the search ran (found or not) */
+
+    if (was_searched)
+        return demangler;
+    was_searched = true;
+    if (__cxa_demangle != NULL) {
+        demangler = __cxa_demangle;
+        return demangler;
+    }
+    /* The handle is kept for the life of the process: demangled names may be needed at any
+     * time, and unloading libstdc++ is never safe once its code ran. */
+    void *library = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
+    if (library == NULL)
+        return NULL;
+    void *symbol = dlsym(library, "__cxa_demangle");
+    if (symbol == NULL)
+        return NULL;
+    memcpy(&demangler, &symbol, sizeof demangler);
+    return demangler;
+}
+
+char *symbols_demangle(const char *name)
+{
+    if (name == NULL || strncmp(name, "_Z", 2) != 0)
+        return NULL;
+    cxa_demangle_function *demangler = find_demangler();
+    if (demangler == NULL)
+        return NULL;
+    int status = -1;
+    char *demangled = demangler(name, NULL, NULL, &status);
+    if (status != 0) {
+        free(demangled);
+        return NULL;
+    }
+    return demangled;
+}
+
+/* ---- interned strings ---- */
+
+/* FNV-1a: short keys, good spread, no setup. */
+static uint64_t hash_bytes(const void *data, size_t length, uint64_t hash)
+{
+    const unsigned char *bytes = data;
+    for (size_t i = 0; i < length; i++) {
+        hash ^= bytes[i];
+        hash *= 0x100000001b3ULL;
+    }
+    return hash;
+}
+
+static uint64_t hash_string(const char *text)
+{
+    return hash_bytes(text, strlen(text), 0xcbf29ce484222325ULL);
+}
+
+static void intern_grow(struct intern_table *table)
+{
+    size_t capacity = table->capacity ? table->capacity * 2 : 256;
+    char **slots = xcalloc(capacity, sizeof *slots);
+    for (size_t i = 0; i < table->capacity; i++) {
+        if (table->slots[i] == NULL)
+            continue;
+        size_t slot = hash_string(table->slots[i]) & (capacity - 1);
+        while (slots[slot] != NULL)
+            slot = (slot + 1) & (capacity - 1);
+        slots[slot] = table->slots[i];
+    }
+    free(table->slots);
+    table->slots = slots;
+    table->capacity = capacity;
+}
+
+/* Returns the table's copy of text (added if new); NULL for NULL. */
+static const char *intern(struct intern_table *table, const char *text)
+{
+    if (text == NULL)
+        return NULL;
+    if ((table->count + 1) * 2 > table->capacity)
+        intern_grow(table);
+    size_t slot = hash_string(text) & (table->capacity - 1);
+    while (table->slots[slot] != NULL) {
+        if (strcmp(table->slots[slot], text) == 0)
+            return table->slots[slot];
+        slot = (slot + 1) & (table->capacity - 1);
+    }
+    table->slots[slot] = xstrdup(text);
+    table->count++;
+    return table->slots[slot];
+}
+
+static void intern_free(struct intern_table *table)
+{
+    for (size_t i = 0; i < table->capacity; i++)
+        free(table->slots[i]);
+    free(table->slots);
+    memset(table, 0, sizeof *table);
+}
+
+/* ---- result cache ---- */
+
+/* Keys are interned, so the key's address identifies it. */
+static uint64_t hash_result_key(const char *module_key, uint64_t offset)
+{
+    uintptr_t key_address = (uintptr_t)module_key;
+    uint64_t hash = hash_bytes(&key_address, sizeof key_address, 0xcbf29ce484222325ULL);
+    return hash_bytes(&offset, sizeof offset, hash);
+}
+
+static const struct cached_result *cache_find(const struct result_cache *cache,
+                                              const char *module_key, uint64_t offset)
+{
+    if (cache->slot_capacity == 0)
+        return NULL;
+    size_t slot = hash_result_key(module_key, offset) & (cache->slot_capacity - 1);
+    while (cache->slots[slot] != 0) {
+        const struct cached_result *result = &cache->results[cache->slots[slot] - 1];
+        if (result->module_key == module_key && result->offset == offset)
+            return result;
+        slot = (slot + 1) & (cache->slot_capacity - 1);
+    }
+    return NULL;
+}
+
+static void cache_place(struct result_cache *cache, size_t result_index)
+{
+    const struct cached_result *result = &cache->results[result_index];
+    size_t slot = hash_result_key(result->module_key, result->offset) & (cache->slot_capacity - 1);
+    while (cache->slots[slot] != 0)
+        slot = (slot + 1) & (cache->slot_capacity - 1);
+    cache->slots[slot] = (uint32_t)(result_index + 1);
+}
+
+/* Adds a result (the key must not be present) and returns it. */
+static const struct cached_result *cache_insert(struct result_cache *cache, const char *module_key,
+                                                uint64_t offset, const struct cached_frame *frames,
+                                                size_t frame_count)
+{
+    if (cache->result_count >= UINT32_MAX - 1 || cache->frame_count + frame_count >= UINT32_MAX) {
+        /* Billions of distinct PCs: start over rather than overflow the 32-bit indexes.
+         * Interned strings stay valid, so frames handed out earlier remain usable. */
+        cache->result_count = 0;
+        cache->frame_count = 0;
+        memset(cache->slots, 0, cache->slot_capacity * sizeof *cache->slots);
+    }
+    if ((cache->result_count + 1) * 2 > cache->slot_capacity) {
+        free(cache->slots);
+        cache->slot_capacity = cache->slot_capacity ? cache->slot_capacity * 2 : 1024;
+        cache->slots = xcalloc(cache->slot_capacity, sizeof *cache->slots);
+        for (size_t i = 0; i < cache->result_count; i++)
+            cache_place(cache, i);
+    }
+    xgrow((void **)&cache->results, &cache->result_capacity, cache->result_count + 1,
+          sizeof *cache->results);
+    xgrow((void **)&cache->frames, &cache->frame_capacity, cache->frame_count + frame_count,
+          sizeof *cache->frames);
+    memcpy(&cache->frames[cache->frame_count], frames, frame_count * sizeof *frames);
+    struct cached_result *result = &cache->results[cache->result_count];
+    result->module_key = module_key;
+    result->offset = offset;
+    result->first_frame = (uint32_t)cache->frame_count;
+    result->frame_count = (uint32_t)frame_count;
+    cache->frame_count += frame_count;
+    cache_place(cache, cache->result_count);
+    cache->result_count++;
+    return result;
+}
+
+static void cache_free(struct result_cache *cache)
+{
+    free(cache->results);
+    free(cache->frames);
+    free(cache->slots);
+    memset(cache, 0, sizeof *cache);
+}
+
+/* ---- resolving one address of one module (cache misses) ---- */
+
+/* Interns name, demangled when it is a C++ symbol. */
+static const char *intern_function_name(struct symbolizer *symbolizer, const char *name)
+{
+    if (name == NULL || name[0] == '\0')
+        return NULL;
+    char *demangled = symbols_demangle(name);
+    const char *interned = intern(&symbolizer->strings, demangled ? demangled : name);
+    free(demangled);
+    return interned;
+}
+
+/* Name of a subprogram or inlined subroutine DIE, following DW_AT_abstract_origin and
+ * DW_AT_specification: the linkage (mangled) name when there is one, since it demangles to
+ * the qualified C++ name ("ns::f(int)", where DW_AT_name says "f"). */
+static const char *die_function_name(Dwarf_Die *die)
+{
+    static const int name_attributes[] = {DW_AT_linkage_name, DW_AT_MIPS_linkage_name,
+                                          DW_AT_name};
+    for (size_t i = 0; i < sizeof name_attributes / sizeof name_attributes[0]; i++) {
+        Dwarf_Attribute attribute;
+        const char *name =
+            dwarf_formstring(dwarf_attr_integrate(die, name_attributes[i], &attribute));
+        if (name != NULL && name[0] != '\0')
+            return name;
+    }
+    return NULL;
+}
+
+static bool is_function_scope(Dwarf_Die *die)
+{
+    int tag = dwarf_tag(die);
+    return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
+           tag == DW_TAG_entry_point;
+}
+
+/* Call site of an inlined subroutine (DW_AT_call_file, DW_AT_call_line), i.e. the location
+ * in the function it was inlined into. */
+static void inline_call_site(struct symbolizer *symbolizer, Dwarf_Die *inlined,
+                             const char **file, int *line)
+{
+    Dwarf_Attribute attribute;
+    Dwarf_Word value;
+    Dwarf_Die unit;
+    Dwarf_Files *files;
+    size_t file_count;
+
+    *file = NULL;
+    *line = 0;
+    if (dwarf_formudata(dwarf_attr(inlined, DW_AT_call_line, &attribute), &value) == 0 &&
+        value <= INT32_MAX)
+        *line = (int)value;
+    if (dwarf_formudata(dwarf_attr(inlined, DW_AT_call_file, &attribute), &value) != 0)
+        return;
+    if (dwarf_diecu(inlined, &unit, NULL, NULL) == NULL ||
+        dwarf_getsrcfiles(&unit, &files, &file_count) != 0 || value >= file_count)
+        return;
+    *file = intern(&symbolizer->strings, dwarf_filesrc(files, value, NULL, NULL));
+}
+
+/* Fills frames (innermost first) for address from the module's DWARF: the innermost frame gets
+ * the line table's location, each outer frame the call site of the inlined call inside it.
+ * Returns the frame count, 0 when the DWARF has no function at address. */
+static size_t describe_with_dwarf(struct symbolizer *symbolizer, Dwfl_Module *module,
+                                  Dwarf_Addr address, const char *file, int line,
+                                  struct cached_frame *frames, size_t max)
+{
+    Dwarf_Addr dwarf_bias = 0;
+    Dwarf_Die *scopes = NULL;
+    Dwarf_Die *chain = NULL;
+    size_t count = 0;
+
+    Dwarf_Die *unit = dwfl_module_addrdie(module, address, &dwarf_bias);
+    if (unit == NULL || address < dwarf_bias)
+        return 0;
+    /* dwarf_getscopes gives the innermost scope at the address; above an inlined subroutine it
+     * continues in the inlined function's abstract definition, so the chain of callers is
+     * taken from that innermost scope with dwarf_getscopes_die, which walks the concrete tree
+     * (as eu-addr2line -i does). */
+    int scope_count = dwarf_getscopes(unit, address - dwarf_bias, &scopes);
+    if (scope_count <= 0)
+        goto free_scopes;
+    int chain_count = dwarf_getscopes_die(&scopes[0], &chain);
+    if (chain_count <= 0)
+        goto free_chain;
+    for (int i = 0; i < chain_count && count < max; i++) {
+        Dwarf_Die *scope = &chain[i];
+        if (!is_function_scope(scope))
+            continue;
+        bool is_inline = dwarf_tag(scope) == DW_TAG_inlined_subroutine;
+        frames[count].function = intern_function_name(symbolizer, die_function_name(scope));
+        frames[count].file = file;
+        frames[count].line = line;
+        frames[count].is_inline = is_inline;
+        count++;
+        if (!is_inline)
+            break;
+        inline_call_site(symbolizer, scope, &file, &line);
+    }
+free_chain:
+    free(chain);
+free_scopes:
+    free(scopes);
+    return count;
+}
+
+/* Resolves address (a runtime address inside module) into frames; returns at least 1. */
+static size_t describe_address(struct symbolizer *symbolizer, Dwfl_Module *module,
+                               Dwarf_Addr address, struct cached_frame *frames, size_t max)
+{
+    const char *file = NULL;
+    int line = 0;
+
+    Dwfl_Line *line_entry = dwfl_module_getsrc(module, address);
+    if (line_entry != NULL) {
+        int line_number = 0;
+        const char *source =
+            dwfl_lineinfo(line_entry, NULL, &line_number, NULL, NULL, NULL);
+        if (source != NULL && line_number > 0) {
+            file = intern(&symbolizer->strings, source);
+            line = line_number;
+        }
+    }
+
+    size_t count = describe_with_dwarf(symbolizer, module, address, file, line, frames, max);
+    /* No DWARF function here (no debug info, assembly, PLT): the symbol table names it. An
+     * outermost function the DWARF left unnamed takes the symbol's name too. */
+    if (count == 0) {
+        frames[0] = (struct cached_frame){.file = file, .line = line};
+        count = 1;
+    }
+    if (frames[count - 1].function == NULL) {
+        GElf_Off symbol_offset = 0;
+        GElf_Sym symbol;
+        const char *name =
+            dwfl_module_addrinfo(module, address, &symbol_offset, &symbol, NULL, NULL, NULL);
+        frames[count - 1].function = intern_function_name(symbolizer, name);
+    }
+    return count;
+}
+
+/* ---- processes and their modules ---- */
+
+static int compare_modules_by_start(const void *left, const void *right)
+{
+    const struct process_module *a = left, *b = right;
+    return a->start < b->start ? -1 : a->start > b->start;
+}
+
+/* Arguments of collect_module(). */
+struct module_collection {
+    struct symbolizer *symbolizer; /* for interning paths */
+    struct process_map *process;   /* receives the modules */
+};
+
+static int collect_module(Dwfl_Module *dwfl_module, void **userdata, const char *name,
+                          Dwarf_Addr start, void *argument)
+{
+    (void)userdata;
+    struct module_collection *collection = argument;
+    struct process_map *process = collection->process;
+    Dwarf_Addr low = start, high = 0;
+
+    if (dwfl_module_info(dwfl_module, NULL, &low, &high, NULL, NULL, NULL, NULL) == NULL ||
+        high <= low)
+        return DWARF_CB_OK;
+    /* libdwfl names the vdso "[vdso: PID]": one name for every process keeps paths shared. */
+    if (name == NULL)
+        name = "";
+    else if (strncmp(name, "[vdso", 5) == 0)
+        name = "[vdso]";
+    xgrow((void **)&process->modules, &process->module_capacity, process->module_count + 1,
+          sizeof *process->modules);
+    process->modules[process->module_count++] = (struct process_module){
+        .start = low,
+        .end = high,
+        .dwfl_module = dwfl_module,
+        .path = intern(&collection->symbolizer->strings, name),
+    };
+    return DWARF_CB_OK;
+}
+
+static struct process_map *find_process(struct symbolizer *symbolizer, pid_t pid)
+{
+    if (symbolizer->last_process < symbolizer->process_count &&
+        symbolizer->processes[symbolizer->last_process].pid == pid)
+        return &symbolizer->processes[symbolizer->last_process];
+    for (size_t i = 0; i < symbolizer->process_count; i++) {
+        if (symbolizer->processes[i].pid == pid) {
+            symbolizer->last_process = i;
+            return &symbolizer->processes[i];
+        }
+    }
+    return NULL;
+}
+
+static void process_map_free(struct process_map *process)
+{
+    if (process->dwfl != NULL)
+        dwfl_end(process->dwfl);
+    free(process->modules);
+    memset(process, 0, sizeof *process);
+}
+
+static struct process_module *find_module(struct process_map *process, uint64_t address)
+{
+    if (process->last_module < process->module_count) {
+        struct process_module *last = &process->modules[process->last_module];
+        if (address >= last->start && address < last->end)
+            return last;
+    }
+    size_t low = 0, high = process->module_count;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        struct process_module *module = &process->modules[middle];
+        if (address < module->start) {
+            high = middle;
+        } else if (address >= module->end) {
+            low = middle + 1;
+        } else {
+            process->last_module = middle;
+            return module;
+        }
+    }
+    return NULL;
+}
+
+/* Computes the module's cache key and load bias; the key stays NULL when its ELF file cannot
+ * be found or read (then nothing but module+offset can be said). */
+static void identify_module(struct symbolizer *symbolizer, pid_t pid,
+                            struct process_module *module)
+{
+    Dwarf_Addr bias = 0;
+    const unsigned char *build_id = NULL;
+    GElf_Addr build_id_address = 0;
+    const char *main_file = NULL;
+    char key[4096];
+
+    module->is_identified = true;
+    module->bias = module->start;
+    if (dwfl_module_getelf(module->dwfl_module, &bias) == NULL)
+        return;
+    module->bias = bias;
+    int build_id_length = dwfl_module_build_id(module->dwfl_module, &build_id, &build_id_address);
+    if (build_id_length > 0 && build_id_length <= 64) {
+        size_t used = (size_t)snprintf(key, sizeof key, "build-id:");
+        for (int i = 0; i < build_id_length; i++)
+            used += (size_t)snprintf(key + used, sizeof key - used, "%02x", build_id[i]);
+    } else {
+        struct stat status;
+        if (dwfl_module_info(module->dwfl_module, NULL, NULL, NULL, NULL, NULL, &main_file,
+                             NULL) != NULL &&
+            main_file != NULL && stat(main_file, &status) == 0) {
+            snprintf(key, sizeof key, "file:%s:%ju:%ju:%jd.%09ld", main_file,
+                     (uintmax_t)status.st_dev, (uintmax_t)status.st_ino,
+                     (intmax_t)status.st_mtim.tv_sec, status.st_mtim.tv_nsec);
+        } else {
+            /* Read from the process's memory (a deleted file): its content is known to be
+             * the same only within this process and mapping. */
+            snprintf(key, sizeof key, "memory:%d:%" PRIx64 ":%s", (int)pid, module->start,
+                     module->path);
+        }
+    }
+    module->module_key = intern(&symbolizer->strings, key);
+}
+
+/* ---- public interface ---- */
+
+struct symbolizer *symbolizer_new(void)
+{
+    /* libdw (0.179 and later) asks the debuginfod servers listed in DEBUGINFOD_URLS for any
+     * debug file it cannot find locally: that is a network download (possibly hundreds of
+     * megabytes, possibly minutes) in the middle of a capture, and a leak of which binaries
+     * run here. stacktop never touches the network (DESIGN.md, "symbols"), and unsetting the
+     * variable is libdw's documented switch: with it unset the client is never used. */
+    unsetenv("DEBUGINFOD_URLS");
+    return xcalloc(1, sizeof(struct symbolizer));
+}
+
+void symbolizer_free(struct symbolizer *symbolizer)
+{
+    if (symbolizer == NULL)
+        return;
+    for (size_t i = 0; i < symbolizer->process_count; i++)
+        process_map_free(&symbolizer->processes[i]);
+    free(symbolizer->processes);
+    cache_free(&symbolizer->cache);
+    intern_free(&symbolizer->strings);
+    intern_free(&symbolizer->loaded_modules);
+    free(symbolizer);
+}
+
+int symbolizer_load_process(struct symbolizer *symbolizer, pid_t pid, char *err, size_t errlen)
+{
+    /* debuginfo_path NULL: the default search, which includes /usr/lib/debug by build-id
+     * (.build-id/xx/rest.debug) and by .gnu_debuglink. */
+    static const Dwfl_Callbacks callbacks = {
+        .find_elf = dwfl_linux_proc_find_elf,
+        .find_debuginfo = dwfl_standard_find_debuginfo,
+        .debuginfo_path = NULL,
+    };
+    struct process_map loaded = {.pid = pid};
+
+    loaded.dwfl = dwfl_begin(&callbacks);
+    if (loaded.dwfl == NULL) {
+        snprintf(err, errlen, "libdw cannot start: %s", dwfl_errmsg(-1));
+        return -1;
+    }
+    dwfl_report_begin(loaded.dwfl);
+    int report = dwfl_linux_proc_report(loaded.dwfl, pid);
+    if (report == ENOENT || report == ESRCH) {
+        snprintf(err, errlen, "process %d does not exist (it may have exited)", (int)pid);
+        goto free_loaded;
+    } else if (report == EACCES || report == EPERM) {
+        snprintf(err, errlen,
+                 "permission denied reading /proc/%d/maps: run as the process's user or with "
+                 "CAP_SYS_PTRACE",
+                 (int)pid);
+        goto free_loaded;
+    } else if (report > 0) {
+        snprintf(err, errlen, "cannot read the memory map of process %d: %s", (int)pid,
+                 strerror(report));
+        goto free_loaded;
+    } else if (report < 0) {
+        snprintf(err, errlen, "cannot read the memory map of process %d: %s", (int)pid,
+                 dwfl_errmsg(-1));
+        goto free_loaded;
+    }
+    if (dwfl_report_end(loaded.dwfl, NULL, NULL) != 0) {
+        snprintf(err, errlen, "cannot read the memory map of process %d: %s", (int)pid,
+                 dwfl_errmsg(-1));
+        goto free_loaded;
+    }
+    struct module_collection collection = {.symbolizer = symbolizer, .process = &loaded};
+    if (dwfl_getmodules(loaded.dwfl, collect_module, &collection, 0) < 0) {
+        snprintf(err, errlen, "cannot list the modules of process %d: %s", (int)pid,
+                 dwfl_errmsg(-1));
+        goto free_loaded;
+    }
+    if (loaded.module_count > 1)
+        qsort(loaded.modules, loaded.module_count, sizeof *loaded.modules,
+              compare_modules_by_start);
+
+    struct process_map *existing = find_process(symbolizer, pid);
+    if (existing != NULL) {
+        process_map_free(existing);
+        *existing = loaded;
+    } else {
+        xgrow((void **)&symbolizer->processes, &symbolizer->process_capacity,
+              symbolizer->process_count + 1, sizeof *symbolizer->processes);
+        symbolizer->processes[symbolizer->process_count++] = loaded;
+    }
+    return 0;
+
+free_loaded:
+    process_map_free(&loaded);
+    return -1;
+}
+
+void symbolizer_forget_process(struct symbolizer *symbolizer, pid_t pid)
+{
+    struct process_map *process = find_process(symbolizer, pid);
+    if (process == NULL)
+        return;
+    process_map_free(process);
+    size_t index = (size_t)(process - symbolizer->processes);
+    symbolizer->processes[index] = symbolizer->processes[--symbolizer->process_count];
+    symbolizer->last_process = 0;
+}
+
+size_t symbolizer_resolve(struct symbolizer *symbolizer, pid_t pid, uint64_t pc,
+                          bool is_return_address, struct capture_frame *out, size_t max)
+{
+    symbolizer->lookups++;
+    if (max == 0)
+        return 0;
+    /* The return address points after the call; pc - 1 is inside the call instruction, so
+     * the line (and the inline chain) is the call's. */
+    uint64_t address = is_return_address && pc > 0 ? pc - 1 : pc;
+    out[0] = (struct capture_frame){.pc = pc, .module_offset = pc};
+
+    struct process_map *process = find_process(symbolizer, pid);
+    if (process == NULL) {
+        /* Not loaded yet: load it now (callers normally did; a failure means unknown). */
+        char ignored[256];
+        if (symbolizer_load_process(symbolizer, pid, ignored, sizeof ignored) != 0)
+            return 1;
+        process = find_process(symbolizer, pid);
+        if (process == NULL)
+            return 1;
+    }
+    struct process_module *module = find_module(process, address);
+    if (module == NULL)
+        return 1; /* JIT code, anonymous memory, or a map changed since loading */
+    if (!module->is_identified)
+        identify_module(symbolizer, pid, module);
+    out[0].module = module->path;
+    out[0].module_offset = pc - module->bias;
+    if (module->module_key == NULL)
+        return 1; /* no ELF file to read: module+offset only */
+
+    uint64_t offset = address - module->bias;
+    const struct cached_result *result = cache_find(&symbolizer->cache, module->module_key, offset);
+    if (result != NULL) {
+        symbolizer->cache_hits++;
+    } else {
+        struct cached_frame frames[SYMBOLS_MAX_INLINE_CHAIN];
+        size_t count = describe_address(symbolizer, module->dwfl_module, address, frames,
+                                        SYMBOLS_MAX_INLINE_CHAIN);
+        intern(&symbolizer->loaded_modules, module->module_key);
+        result = cache_insert(&symbolizer->cache, module->module_key, offset, frames, count);
+    }
+
+    size_t written = result->frame_count < max ? result->frame_count : max;
+    for (size_t i = 0; i < written; i++) {
+        const struct cached_frame *frame = &symbolizer->cache.frames[result->first_frame + i];
+        out[i] = (struct capture_frame){
+            .pc = pc,
+            .function = frame->function,
+            .module = module->path,
+            .module_offset = pc - module->bias,
+            .file = frame->file,
+            .line = frame->line,
+            .is_inline = frame->is_inline,
+        };
+    }
+    return written;
+}
+
+void symbolizer_get_stats(const struct symbolizer *symbolizer, struct symbolizer_stats *out)
+{
+    out->lookups = symbolizer->lookups;
+    out->cache_hits = symbolizer->cache_hits;
+    out->modules = symbolizer->loaded_modules.count;
+}

@@ -1,0 +1,74 @@
+/*
+ * unwind: walks the stack of one stopped thread into raw PCs. Two backends behind one
+ * interface: libunwind-ptrace (unwind_libunwind.c) and libdw (unwind_libdw.c).
+ *
+ * Owns: per-capture unwinder state (a libunwind address space or a Dwfl, their per-module
+ * caches of unwind tables) and the memory reader it reads the target through.
+ * Invariants:
+ *   - target memory is read with process_vm_readv only (memory.h), never PTRACE_PEEKDATA,
+ *     never written;
+ *   - registers come from the caller (taken at the stop by attach.h): the backends make no
+ *     ptrace call of their own;
+ *   - unwind_thread may only be called while tid is stopped; caches of target memory are
+ *     dropped at each call unless the caller says every thread is still stopped;
+ *   - one session serves every thread of one process, so per-module unwind info is parsed
+ *     once per capture.
+ */
+#ifndef STACKTOP_UNWIND_H
+#define STACKTOP_UNWIND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "attach.h"
+#include "capture.h"
+
+struct memory_reader;
+struct unwind_session;
+
+/* Where unwind_thread writes. */
+struct unwind_output {
+    uint64_t *pcs;       /* raw PCs, innermost first */
+    bool *pc_is_return;  /* per PC: a return address (look it up at pc - 1) */
+    size_t capacity;     /* room in pcs and pc_is_return */
+    size_t count;        /* entries written */
+};
+
+/* One backend (a table entry: unwind.c picks it by enum capture_unwinder). */
+struct unwind_backend {
+    const char *name; /* "libunwind", "libdw" (capture_unwinder_name) */
+    /* Per-capture state for pid reading through memory (borrowed). NULL with err on error. */
+    void *(*open)(pid_t pid, struct memory_reader *memory, char *err, size_t errlen);
+    /* Unwinds stopped thread tid from regs. 0 (count >= 1), or -1 with err (count may hold
+     * the frames found before the failure). */
+    int (*unwind)(void *state, pid_t tid, const struct attach_registers *regs,
+                  struct unwind_output *out, char *err, size_t errlen);
+    void (*close)(void *state);
+};
+
+extern const struct unwind_backend unwind_backend_libunwind; /* unwind_libunwind.c */
+extern const struct unwind_backend unwind_backend_libdw;     /* unwind_libdw.c */
+
+/* The unwinder CAPTURE_UNWINDER_DEFAULT stands for (the faster, as measured in unwind.c). */
+enum capture_unwinder unwind_default(void);
+
+/* Opens a session for pid. which may be CAPTURE_UNWINDER_DEFAULT. NULL with err on error. */
+struct unwind_session *unwind_session_new(enum capture_unwinder which, pid_t pid, char *err,
+                                          size_t errlen);
+void unwind_session_free(struct unwind_session *session);
+
+/* The unwinder the session uses (never CAPTURE_UNWINDER_DEFAULT). */
+enum capture_unwinder unwind_session_unwinder(const struct unwind_session *session);
+
+/* Unwinds stopped thread tid. others_stopped: every thread whose memory was cached since the
+ * last call is still stopped (consistent mode), so the memory cache may be kept. */
+int unwind_thread(struct unwind_session *session, pid_t tid, const struct attach_registers *regs,
+                  bool others_stopped, struct unwind_output *out, char *err, size_t errlen);
+
+/* process_vm_readv calls and cache hits of the session, for benchmarks. */
+void unwind_session_memory_stats(const struct unwind_session *session, uint64_t *syscalls,
+                                 uint64_t *cache_hits);
+
+#endif
