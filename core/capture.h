@@ -22,6 +22,8 @@
 
 #define CAPTURE_MAX_FRAMES 256 /* deepest stack kept per thread (raw PCs) */
 
+struct symbolizer; /* symbols.h */
+
 /* Which unwinder walks the stack while a thread is stopped. */
 enum capture_unwinder {
     CAPTURE_UNWINDER_DEFAULT,   /* the faster one, as measured (see unwind.c) */
@@ -44,24 +46,27 @@ struct capture_frame {
 
 /* One thread, as captured. */
 struct capture_thread {
-    pid_t tid;                        /* thread id */
-    char name[64];                    /* thread name (comm), raw */
-    char state;                       /* state letter before the capture (R S D T t Z ...) */
-    char wchan[64];                   /* kernel wait channel, "" if none */
-    long syscall;                     /* /proc/TID/syscall: number, -1 running in user space,
-                                         -2 unknown/unreadable */
-    uint64_t syscall_args[6];         /* its arguments (futex address is args[0]) */
-    uint64_t cpu_ticks;               /* utime + stime of the thread, clock ticks */
-    uint64_t pcs[CAPTURE_MAX_FRAMES]; /* raw PCs, innermost first */
-    size_t pc_count;                  /* entries in pcs */
-    struct capture_frame *frames;     /* symbolized frames (inline frames expanded),
-                                         innermost first; filled after resuming */
-    size_t frame_count;               /* entries in frames */
-    int64_t stop_ns;                  /* how long this thread was stopped; -1 if never */
-    bool was_stopped;                 /* it was in state T before: left stopped */
-    bool is_kernel_thread;            /* no user space: no stack to take */
-    char error[160];                  /* "" when captured; else why not ("exited", "did not
-                                         stop within 10 ms (state D)", ...) */
+    pid_t tid;                             /* thread id */
+    char name[64];                         /* thread name (comm), raw */
+    char state;                            /* state letter before the capture (R S D T t Z ...) */
+    char wchan[64];                        /* kernel wait channel, "" if none */
+    long syscall;                          /* /proc/TID/syscall: number, -1 running in user space,
+                                              -2 unknown/unreadable */
+    uint64_t syscall_args[6];              /* its arguments (futex address is args[0]) */
+    uint64_t cpu_ticks;                    /* utime + stime of the thread, clock ticks */
+    uint64_t pcs[CAPTURE_MAX_FRAMES];      /* raw PCs, innermost first */
+    size_t pc_count;                       /* entries in pcs */
+    bool pc_is_return[CAPTURE_MAX_FRAMES]; /* per PC: a return address (every frame but the
+                                              innermost and those at a signal frame), so a
+                                              lookup uses pc - 1 */
+    struct capture_frame *frames;          /* symbolized frames (inline frames expanded),
+                                              innermost first; filled after resuming */
+    size_t frame_count;                    /* entries in frames */
+    int64_t stop_ns;                       /* how long this thread was stopped; -1 if never */
+    bool was_stopped;                      /* it was in state T before: left stopped */
+    bool is_kernel_thread;                 /* no user space: no stack to take */
+    char error[160];                       /* "" when captured; else why not ("exited", "did not
+                                              stop within 10 ms (state D)", ...) */
 };
 
 /* Summary of every stop window of one capture. */
@@ -85,6 +90,8 @@ struct capture_result {
     struct capture_stop_stats stops; /* stop-window figures */
     char note[256];                  /* whole-capture note, e.g. "process exited during the
                                         capture: partial result" */
+    struct symbolizer *symbolizer;   /* owns the frames' strings when the capture made it
+                                        (options->symbolizer NULL); freed with the result */
 };
 
 /* How to capture. */
@@ -93,6 +100,9 @@ struct capture_options {
     bool consistent;                /* stop all threads, unwind, resume all */
     int stop_deadline_ms;           /* give up on a thread that does not stop in time (10) */
     bool symbolize;                 /* fill frames (true for every user-facing use) */
+    struct symbolizer *symbolizer;  /* optional: a caller-owned symbolizer to reuse (its cache
+                                       spans captures; it must outlive the result); NULL:
+                                       the capture makes one that the result owns */
 };
 
 /* Captures every thread of pid. Returns 0 (possibly with per-thread errors and a note), or -1

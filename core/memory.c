@@ -33,11 +33,11 @@ struct memory_page {
 };
 
 struct memory_reader {
-    pid_t pid;                                     /* target process */
-    struct memory_page pages[MEMORY_CACHE_PAGES];  /* direct-mapped by page number */
-    struct memory_stats stats;                     /* counters for benchmarks */
-    struct memory_range *read_only;                /* read-only mappings, sorted by start */
-    size_t read_only_count;                        /* entries in read_only */
+    pid_t pid;                                    /* target process */
+    struct memory_page pages[MEMORY_CACHE_PAGES]; /* direct-mapped by page number */
+    struct memory_stats stats;                    /* counters for benchmarks */
+    struct memory_range *read_only;               /* read-only mappings, sorted by start */
+    size_t read_only_count;                       /* entries in read_only */
 };
 
 /* Loads the read-only mappings of pid (best effort: none when maps cannot be read). */
@@ -124,8 +124,8 @@ static int read_remote(struct memory_reader *reader, uint64_t addr, void *buf, s
 static const struct memory_page *page_for(struct memory_reader *reader, uint64_t addr)
 {
     uint64_t page_address = addr & ~(uint64_t)(MEMORY_PAGE_SIZE - 1);
-    struct memory_page *page = &reader->pages[(page_address / MEMORY_PAGE_SIZE) %
-                                              MEMORY_CACHE_PAGES];
+    struct memory_page *page =
+        &reader->pages[(page_address / MEMORY_PAGE_SIZE) % MEMORY_CACHE_PAGES];
     if (page->valid && page->page_address == page_address) {
         reader->stats.cache_hits++;
         return page;

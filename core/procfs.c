@@ -172,6 +172,8 @@ enum stat_field {
     STAT_FIELD_MAJFLT = 12,
     STAT_FIELD_UTIME = 14,
     STAT_FIELD_STIME = 15,
+    STAT_FIELD_CUTIME = 16,
+    STAT_FIELD_CSTIME = 17,
     STAT_FIELD_PRIORITY = 18,
     STAT_FIELD_NICE = 19,
     STAT_FIELD_NUM_THREADS = 20,
@@ -262,6 +264,11 @@ int procfs_parse_stat(const char *buf, size_t len, struct procfs_stat *out)
         !stat_u64(fields, STAT_FIELD_UTIME, &out->utime_ticks) ||
         !stat_u64(fields, STAT_FIELD_STIME, &out->stime_ticks))
         return -1;
+    /* Printed as signed longs; never negative in practice, but a hostile line reads as 0. */
+    out->cutime_ticks =
+        fields[STAT_FIELD_CUTIME].negative ? 0 : fields[STAT_FIELD_CUTIME].magnitude;
+    out->cstime_ticks =
+        fields[STAT_FIELD_CSTIME].negative ? 0 : fields[STAT_FIELD_CSTIME].magnitude;
     if (!stat_int(fields, STAT_FIELD_PRIORITY, LONG_MIN, LONG_MAX, &value))
         return -1;
     out->priority = (long)value;

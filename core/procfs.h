@@ -34,6 +34,8 @@ struct procfs_stat {
     uint64_t majflt;            /* field 12: major page faults */
     uint64_t utime_ticks;       /* field 14: user CPU time, clock ticks */
     uint64_t stime_ticks;       /* field 15: system CPU time, clock ticks */
+    uint64_t cutime_ticks;      /* field 16: user time of waited-for (reaped) children */
+    uint64_t cstime_ticks;      /* field 17: system time of waited-for (reaped) children */
     long priority;              /* field 18: kernel priority (negative for real-time) */
     long nice;                  /* field 19: nice value, -20..19 */
     long num_threads;           /* field 20: threads in the thread group */

@@ -22,6 +22,9 @@
  *     when more is missing than rounding explains, every skipped process is read after all,
  *     in the same refresh. So a sleeper that wakes up and burns CPU is seen at once; only
  *     changes that use no CPU (RSS reclaimed, reparenting, renice) wait for the turn.
+ *     Short-lived processes (builds, cron jobs) take their CPU time with them when they exit;
+ *     it reappears in their parent's cutime/cstime, so skipped parents are read first and
+ *     counted with their reaped children before falling back to reading every process.
  */
 #include "proctable.h"
 
@@ -62,6 +65,8 @@ struct table_entry {
     uint64_t io_time_us;           /* monotonic time of the last io read; 0 for none */
     uint64_t stat_time_us;         /* monotonic time of the last stat read; 0 for none */
     unsigned quiet_reads;          /* consecutive stat reads that found no new CPU time */
+    uint64_t children_ticks;       /* cutime + cstime (reaped children) at the last stat read */
+    uint64_t parent_mark_tick;     /* refresh in which a child of this process was seen */
 };
 
 /* A growable array of entry pointers. */
@@ -617,6 +622,7 @@ static bool apply_stat(struct proctable *table, struct table_entry *entry,
             row->cpu_percent = cpu_limit;
     }
     entry->quiet_reads = !is_new && used == 0 ? entry->quiet_reads + 1 : 0;
+    entry->children_ticks = stat->cutime_ticks + stat->cstime_ticks;
     entry->previous_cpu_ticks = cpu_ticks;
     entry->stat_time_us = table->now_us;
 
@@ -735,6 +741,20 @@ static void visit_threads(struct proctable *table, int root_fd, struct table_ent
     close(task_fd);
 }
 
+/* CPU ticks a fresh stat explains since the entry's last read: its own time and the time of
+ * children it reaped meanwhile. A process new after the first refresh started during the
+ * interval: all of its own time counts. */
+static uint64_t explained_ticks(const struct table_entry *entry, const struct procfs_stat *stat,
+                                bool is_new)
+{
+    uint64_t own = stat->utime_ticks + stat->stime_ticks;
+    uint64_t children = stat->cutime_ticks + stat->cstime_ticks;
+    if (is_new)
+        return own;
+    return counter_delta(own, entry->previous_cpu_ticks) +
+           counter_delta(children, entry->children_ticks);
+}
+
 /* True when a known process may be marked alive this tick without reading its stat. */
 static bool may_skip_stat(const struct proctable *table, const struct table_entry *entry,
                           const struct proctable_options *options)
@@ -772,9 +792,7 @@ static void visit_process(struct proctable *table, int root_fd, pid_t pid, const
     }
     double cpu_limit = table->system.cpu_count > 0 ? 100.0 * table->system.cpu_count : 0;
     /* A process new after the first refresh started during the interval: all its time counts. */
-    table->accounted_ticks +=
-        is_new ? stat.utime_ticks + stat.stime_ticks
-               : counter_delta(stat.utime_ticks + stat.stime_ticks, entry->previous_cpu_ticks);
+    table->accounted_ticks += explained_ticks(entry, &stat, is_new);
     bool comm_changed = apply_stat(table, entry, &stat, is_new, cpu_limit);
     struct proc_entry *row = &entry->row;
     row->is_kernel_thread =
@@ -832,15 +850,38 @@ static bool cpu_time_unaccounted(const struct proctable *table)
     return table->tick <= 1 || table->busy_ticks > table->accounted_ticks + slack;
 }
 
-/* Second pass: reads the stat of every process skipped in the first pass. One that vanished
- * or whose pid now belongs to another process is unmarked (the sweep frees it; the new
- * process is picked up by the next refresh). */
-static void read_skipped(struct proctable *table, int root_fd)
+/* Marks every process that has a child in this refresh or had one in the last (a child that
+ * exited meanwhile was reaped into its parent's cutime/cstime). */
+static void mark_parents(struct proctable *table)
+{
+    const struct entry_list *lists[] = {&table->live, &table->previous};
+    for (size_t l = 0; l < 2; l++) {
+        for (size_t i = 0; i < lists[l]->count; i++) {
+            const struct table_entry *child = lists[l]->items[i];
+            if (child->row.is_thread)
+                continue;
+            struct table_entry *parent = hash_find(table, child->row.metrics.ppid, false);
+            if (parent)
+                parent->parent_mark_tick = table->tick;
+        }
+    }
+}
+
+/* Second pass: reads the stat of processes skipped in the first pass — only the marked
+ * parents when parents_only, else all that are left. One that vanished or whose pid now
+ * belongs to another process is unmarked (the sweep frees it; the new process is picked up
+ * by the next refresh). Read entries leave the skipped list. */
+static void read_skipped(struct proctable *table, int root_fd, bool parents_only)
 {
     bool dropped = false;
     double cpu_limit = table->system.cpu_count > 0 ? 100.0 * table->system.cpu_count : 0;
+    size_t kept_skipped = 0;
     for (size_t i = 0; i < table->skipped.count; i++) {
         struct table_entry *entry = table->skipped.items[i];
+        if (parents_only && entry->parent_mark_tick != table->tick) {
+            table->skipped.items[kept_skipped++] = entry;
+            continue;
+        }
         char pid_name[16];
         snprintf(pid_name, sizeof(pid_name), "%d", (int)entry->row.pid);
         struct procfs_stat stat;
@@ -850,10 +891,11 @@ static void read_skipped(struct proctable *table, int root_fd)
             dropped = true;
             continue;
         }
+        table->accounted_ticks += explained_ticks(entry, &stat, false);
         if (apply_stat(table, entry, &stat, false, cpu_limit) && !entry->row.is_kernel_thread)
             entry_set_cmdline(entry, read_table_cmdline(table, root_fd, pid_name));
     }
-    table->skipped.count = 0;
+    table->skipped.count = kept_skipped;
     if (!dropped)
         return;
     size_t kept = 0;
@@ -949,8 +991,12 @@ int proctable_refresh(struct proctable *table, const struct proctable_options *o
                 visit_process(table, root_fd, pid, record.name, options);
         }
     }
-    if (table->skipped.count > 0 && cpu_time_unaccounted(table))
-        read_skipped(table, root_fd);
+    if (table->skipped.count > 0 && cpu_time_unaccounted(table)) {
+        mark_parents(table);
+        read_skipped(table, root_fd, true);
+        if (table->skipped.count > 0 && cpu_time_unaccounted(table))
+            read_skipped(table, root_fd, false);
+    }
     close(root_fd);
 
     sweep(table);

@@ -511,6 +511,17 @@ static const char *const owner_in_word_functions[] = {
     NULL,
 };
 
+/* Does a symbol name this function? Symbol tables also spell glibc's functions with the
+ * internal alias prefix "__GI_" and with a version ("__pthread_mutex_lock@GLIBC_2.2.5"). */
+static bool function_is(const char *symbol, const char *function)
+{
+    static const char internal_prefix[] = "__GI_";
+    if (strncmp(symbol, internal_prefix, sizeof internal_prefix - 1) == 0)
+        symbol += sizeof internal_prefix - 1;
+    size_t length = strcspn(symbol, "@");
+    return length == strlen(function) && strncmp(symbol, function, length) == 0;
+}
+
 static bool frames_contain(const struct capture_thread *thread, const char *const *functions)
 {
     for (size_t i = 0; i < thread->frame_count; i++) {
@@ -518,7 +529,7 @@ static bool frames_contain(const struct capture_thread *thread, const char *cons
         if (!function)
             continue;
         for (size_t f = 0; functions[f]; f++)
-            if (strcmp(function, functions[f]) == 0)
+            if (function_is(function, functions[f]))
                 return true;
     }
     return false;

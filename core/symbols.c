@@ -64,13 +64,13 @@ struct cached_result {
 /* Results by (module key, offset), shared by every process. */
 struct result_cache {
     struct cached_result *results; /* every result, in insertion order */
-    size_t result_count;            /* entries in results */
-    size_t result_capacity;         /* allocated entries in results */
-    struct cached_frame *frames;    /* frames of all results, each result's contiguous */
-    size_t frame_count;             /* entries in frames */
-    size_t frame_capacity;          /* allocated entries in frames */
-    uint32_t *slots;                /* hash table: result index + 1, 0 marks an empty slot */
-    size_t slot_capacity;           /* slots allocated: 0 or a power of two */
+    size_t result_count;           /* entries in results */
+    size_t result_capacity;        /* allocated entries in results */
+    struct cached_frame *frames;   /* frames of all results, each result's contiguous */
+    size_t frame_count;            /* entries in frames */
+    size_t frame_capacity;         /* allocated entries in frames */
+    uint32_t *slots;               /* hash table: result index + 1, 0 marks an empty slot */
+    size_t slot_capacity;          /* slots allocated: 0 or a power of two */
 };
 
 /* One module (executable, library, vdso) mapped in a process. */
@@ -86,12 +86,12 @@ struct process_module {
 
 /* The memory map of one process, as libdwfl reported it. */
 struct process_map {
-    pid_t pid;                       /* the process */
-    Dwfl *dwfl;                      /* its libdwfl session; owns the Dwfl_Modules */
-    struct process_module *modules;  /* modules sorted by start, not overlapping */
-    size_t module_count;             /* entries in modules */
-    size_t module_capacity;          /* allocated entries in modules */
-    size_t last_module;              /* index of the last module hit (fast path) */
+    pid_t pid;                      /* the process */
+    Dwfl *dwfl;                     /* its libdwfl session; owns the Dwfl_Modules */
+    struct process_module *modules; /* modules sorted by start, not overlapping */
+    size_t module_count;            /* entries in modules */
+    size_t module_capacity;         /* allocated entries in modules */
+    size_t last_module;             /* index of the last module hit (fast path) */
 };
 
 struct symbolizer {
@@ -114,8 +114,7 @@ struct symbolizer {
 extern char *__cxa_demangle(const char *mangled, char *buffer, size_t *length, int *status)
     __attribute__((weak));
 
-typedef char *cxa_demangle_function(const char *mangled, char *buffer, size_t *length,
-                                    int *status);
+typedef char *cxa_demangle_function(const char *mangled, char *buffer, size_t *length, int *status);
 
 static cxa_demangle_function *find_demangler(void)
 {
@@ -313,8 +312,7 @@ static const char *intern_function_name(struct symbolizer *symbolizer, const cha
  * the qualified C++ name ("ns::f(int)", where DW_AT_name says "f"). */
 static const char *die_function_name(Dwarf_Die *die)
 {
-    static const int name_attributes[] = {DW_AT_linkage_name, DW_AT_MIPS_linkage_name,
-                                          DW_AT_name};
+    static const int name_attributes[] = {DW_AT_linkage_name, DW_AT_MIPS_linkage_name, DW_AT_name};
     for (size_t i = 0; i < sizeof name_attributes / sizeof name_attributes[0]; i++) {
         Dwarf_Attribute attribute;
         const char *name =
@@ -334,8 +332,8 @@ static bool is_function_scope(Dwarf_Die *die)
 
 /* Call site of an inlined subroutine (DW_AT_call_file, DW_AT_call_line), i.e. the location
  * in the function it was inlined into. */
-static void inline_call_site(struct symbolizer *symbolizer, Dwarf_Die *inlined,
-                             const char **file, int *line)
+static void inline_call_site(struct symbolizer *symbolizer, Dwarf_Die *inlined, const char **file,
+                             int *line)
 {
     Dwarf_Attribute attribute;
     Dwarf_Word value;
@@ -353,7 +351,10 @@ static void inline_call_site(struct symbolizer *symbolizer, Dwarf_Die *inlined,
     if (dwarf_diecu(inlined, &unit, NULL, NULL) == NULL ||
         dwarf_getsrcfiles(&unit, &files, &file_count) != 0 || value >= file_count)
         return;
-    *file = intern(&symbolizer->strings, dwarf_filesrc(files, value, NULL, NULL));
+    /* Before DWARF 5, index 0 means "no file" (libdw names it "???"). */
+    const char *name = dwarf_filesrc(files, value, NULL, NULL);
+    if (name != NULL && strcmp(name, "???") != 0)
+        *file = intern(&symbolizer->strings, name);
 }
 
 /* Fills frames (innermost first) for address from the module's DWARF: the innermost frame gets
@@ -412,8 +413,7 @@ static size_t describe_address(struct symbolizer *symbolizer, Dwfl_Module *modul
     Dwfl_Line *line_entry = dwfl_module_getsrc(module, address);
     if (line_entry != NULL) {
         int line_number = 0;
-        const char *source =
-            dwfl_lineinfo(line_entry, NULL, &line_number, NULL, NULL, NULL);
+        const char *source = dwfl_lineinfo(line_entry, NULL, &line_number, NULL, NULL, NULL);
         if (source != NULL && line_number > 0) {
             file = intern(&symbolizer->strings, source);
             line = line_number;
@@ -525,8 +525,7 @@ static struct process_module *find_module(struct process_map *process, uint64_t 
 
 /* Computes the module's cache key and load bias; the key stays NULL when its ELF file cannot
  * be found or read (then nothing but module+offset can be said). */
-static void identify_module(struct symbolizer *symbolizer, pid_t pid,
-                            struct process_module *module)
+static void identify_module(struct symbolizer *symbolizer, pid_t pid, struct process_module *module)
 {
     Dwarf_Addr bias = 0;
     const unsigned char *build_id = NULL;
@@ -546,8 +545,8 @@ static void identify_module(struct symbolizer *symbolizer, pid_t pid,
             used += (size_t)snprintf(key + used, sizeof key - used, "%02x", build_id[i]);
     } else {
         struct stat status;
-        if (dwfl_module_info(module->dwfl_module, NULL, NULL, NULL, NULL, NULL, &main_file,
-                             NULL) != NULL &&
+        if (dwfl_module_info(module->dwfl_module, NULL, NULL, NULL, NULL, NULL, &main_file, NULL) !=
+                NULL &&
             main_file != NULL && stat(main_file, &status) == 0) {
             snprintf(key, sizeof key, "file:%s:%ju:%ju:%jd.%09ld", main_file,
                      (uintmax_t)status.st_dev, (uintmax_t)status.st_ino,
@@ -570,7 +569,9 @@ struct symbolizer *symbolizer_new(void)
      * debug file it cannot find locally: that is a network download (possibly hundreds of
      * megabytes, possibly minutes) in the middle of a capture, and a leak of which binaries
      * run here. stacktop never touches the network (DESIGN.md, "symbols"), and unsetting the
-     * variable is libdw's documented switch: with it unset the client is never used. */
+     * variable is libdw's documented switch. The client reads it at each query, so unsetting
+     * it here is enough even though libdw loaded libdebuginfod at program start (checked with
+     * strace: connect() attempts without this line, none with it). */
     unsetenv("DEBUGINFOD_URLS");
     return xcalloc(1, sizeof(struct symbolizer));
 }

@@ -43,9 +43,9 @@ void symbolizer_forget_process(struct symbolizer *symbolizer, pid_t pid);
 
 /* Cache statistics, for benchmarks and tests. */
 struct symbolizer_stats {
-    uint64_t lookups;     /* symbolizer_resolve calls */
-    uint64_t cache_hits;  /* answered from the (build-id, offset) cache */
-    size_t modules;       /* modules with DWARF or symbol tables loaded */
+    uint64_t lookups;    /* symbolizer_resolve calls */
+    uint64_t cache_hits; /* answered from the (build-id, offset) cache */
+    size_t modules;      /* modules with DWARF or symbol tables loaded */
 };
 void symbolizer_get_stats(const struct symbolizer *symbolizer, struct symbolizer_stats *out);
 

@@ -25,6 +25,7 @@ struct unwind_session {
     const struct unwind_backend *backend; /* its functions */
     void *state;                          /* its per-capture state */
     struct memory_reader *memory;         /* process_vm_readv reader with a page cache */
+    bool warmed_modules;                  /* backend->warm has run */
 };
 
 enum capture_unwinder unwind_default(void)
@@ -83,6 +84,25 @@ int unwind_thread(struct unwind_session *session, pid_t tid, const struct attach
     if (!others_stopped)
         memory_reader_invalidate(session->memory);
     return session->backend->unwind(session->state, tid, regs, out, err, errlen);
+}
+
+void unwind_warm(struct unwind_session *session, pid_t tid, uint64_t sp, uint64_t pc)
+{
+    if (!session->warmed_modules && session->backend->warm != NULL)
+        session->backend->warm(session->state);
+    session->warmed_modules = true;
+    if (sp == 0 || pc == 0)
+        return;
+    struct attach_registers regs = {.dwarf = {0}};
+    regs.dwarf[7] = sp;  /* rsp */
+    regs.dwarf[16] = pc; /* rip */
+    uint64_t pcs[CAPTURE_MAX_FRAMES];
+    bool is_return[CAPTURE_MAX_FRAMES];
+    struct unwind_output scratch = {
+        .pcs = pcs, .pc_is_return = is_return, .capacity = CAPTURE_MAX_FRAMES, .count = 0};
+    char err[160];
+    session->backend->unwind(session->state, tid, &regs, &scratch, err, sizeof err);
+    memory_reader_invalidate(session->memory);
 }
 
 void unwind_session_memory_stats(const struct unwind_session *session, uint64_t *syscalls,

@@ -30,10 +30,10 @@ struct unwind_session;
 
 /* Where unwind_thread writes. */
 struct unwind_output {
-    uint64_t *pcs;       /* raw PCs, innermost first */
-    bool *pc_is_return;  /* per PC: a return address (look it up at pc - 1) */
-    size_t capacity;     /* room in pcs and pc_is_return */
-    size_t count;        /* entries written */
+    uint64_t *pcs;      /* raw PCs, innermost first */
+    bool *pc_is_return; /* per PC: a return address (look it up at pc - 1) */
+    size_t capacity;    /* room in pcs and pc_is_return */
+    size_t count;       /* entries written */
 };
 
 /* One backend (a table entry: unwind.c picks it by enum capture_unwinder). */
@@ -46,6 +46,8 @@ struct unwind_backend {
     int (*unwind)(void *state, pid_t tid, const struct attach_registers *regs,
                   struct unwind_output *out, char *err, size_t errlen);
     void (*close)(void *state);
+    /* Optional: loads what every unwind will need (modules, their CFI) before any stop. */
+    void (*warm)(void *state);
 };
 
 extern const struct unwind_backend unwind_backend_libunwind; /* unwind_libunwind.c */
@@ -66,6 +68,13 @@ enum capture_unwinder unwind_session_unwinder(const struct unwind_session *sessi
  * last call is still stopped (consistent mode), so the memory cache may be kept. */
 int unwind_thread(struct unwind_session *session, pid_t tid, const struct attach_registers *regs,
                   bool others_stopped, struct unwind_output *out, char *err, size_t errlen);
+
+/* Warms the session's caches while nothing is stopped, so that the first stop windows are
+ * as short as the others: loads the modules' unwind tables and walks, as far as it can, the
+ * stack of a thread blocked in a system call from the user sp and pc that
+ * /proc/TID/syscall shows (other registers unknown; the result is thrown away). The walk
+ * reads the stack of a running thread, so its cached pages are dropped afterwards. */
+void unwind_warm(struct unwind_session *session, pid_t tid, uint64_t sp, uint64_t pc);
 
 /* process_vm_readv calls and cache hits of the session, for benchmarks. */
 void unwind_session_memory_stats(const struct unwind_session *session, uint64_t *syscalls,

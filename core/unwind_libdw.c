@@ -166,6 +166,26 @@ static int libdw_unwind(void *opaque, pid_t tid, const struct attach_registers *
     return 0;
 }
 
+/* Opens one module's ELF and its .eh_frame CFI (dwfl_getmodules callback). */
+static int warm_module(Dwfl_Module *module, void **userdata, const char *name, Dwarf_Addr start,
+                       void *arg)
+{
+    (void)userdata;
+    (void)name;
+    (void)start;
+    (void)arg;
+    Dwarf_Addr bias;
+    if (dwfl_module_getelf(module, &bias) != NULL)
+        dwfl_module_eh_cfi(module, &bias);
+    return DWARF_CB_OK;
+}
+
+static void libdw_warm(void *opaque)
+{
+    struct libdw_state *state = opaque;
+    dwfl_getmodules(state->dwfl, warm_module, NULL, 0);
+}
+
 static void libdw_close(void *opaque)
 {
     struct libdw_state *state = opaque;
@@ -180,4 +200,5 @@ const struct unwind_backend unwind_backend_libdw = {
     .open = libdw_open,
     .unwind = libdw_unwind,
     .close = libdw_close,
+    .warm = libdw_warm,
 };

@@ -2,9 +2,12 @@
  * unwind_libunwind: the libunwind-ptrace backend of unwind.h.
  *
  * Owns: one libunwind address space per capture (UNW_CACHE_GLOBAL: unwind info found for an
- * IP is reused for every thread of the capture) and one _UPT handle, used only for its
+ * IP is reused for every thread of the capture) and _UPT handles, used only for their
  * find_proc_info / put_unwind_info / get_dyn_info_list_addr (which read the ELF files and,
- * through our access_mem, the target's memory). Our accessors read memory with
+ * through our access_mem, the target's memory). A _UPT handle keeps only the last ELF image
+ * it looked at, so a stack that goes libc -> program -> libc would map and parse the ELF
+ * files again at every switch: we keep one handle per executable mapping instead, so that
+ * each module is opened once per capture. Our accessors read memory with
  * process_vm_readv (memory.h) and registers from the ones captured at the stop: libunwind's
  * own _UPT_access_mem / _UPT_access_reg (PTRACE_PEEKDATA / PEEKUSER) are never used.
  * Invariants: the accessors never write (writes fail with an error); the _UPT_* functions
@@ -20,22 +23,75 @@
 #include "unwind.h"
 #include "xalloc.h"
 
+#define LIBUNWIND_MAX_MODULES 256 /* executable mappings with their own _UPT handle */
+
+/* One executable mapping of the target and the _UPT handle that serves its IPs. */
+struct module_handle {
+    uint64_t start; /* first address of the mapping */
+    uint64_t end;   /* one past its last address */
+    void *upt;      /* _UPT_create(pid), created on the first IP in the mapping */
+};
+
 /* Per-capture state. */
 struct libunwind_state {
-    unw_addr_space_t space;               /* address space with our accessors, cached */
-    void *upt;                            /* _UPT_create(pid): ELF lookups for find_proc_info */
-    struct memory_reader *memory;         /* target memory (borrowed from the session) */
-    const struct attach_registers *regs;  /* registers of the thread being unwound */
+    pid_t pid;                                           /* target process */
+    unw_addr_space_t space;                              /* address space with our accessors */
+    void *upt;                                           /* fallback handle (IPs outside maps) */
+    struct module_handle modules[LIBUNWIND_MAX_MODULES]; /* executable mappings, by address */
+    size_t module_count;                                 /* entries in modules */
+    struct memory_reader *memory;        /* target memory (borrowed from the session) */
+    const struct attach_registers *regs; /* registers of the thread being unwound */
 };
 
 /* The state the accessors serve (set for the duration of one unwind; see file comment). */
 static _Thread_local struct libunwind_state *current_state;
 
+/* Reads the executable mappings of the target (best effort). */
+static void load_modules(struct libunwind_state *state)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)state->pid);
+    FILE *maps = fopen(path, "re");
+    if (maps == NULL)
+        return;
+    while (fgets(line, sizeof line, maps) != NULL && state->module_count < LIBUNWIND_MAX_MODULES) {
+        unsigned long long start, end;
+        char perms[8];
+        if (sscanf(line, "%llx-%llx %7s", &start, &end, perms) != 3 || perms[2] != 'x')
+            continue;
+        state->modules[state->module_count].start = start;
+        state->modules[state->module_count].end = end;
+        state->modules[state->module_count].upt = NULL;
+        state->module_count++;
+    }
+    fclose(maps);
+}
+
+/* The _UPT handle for ip: that of its mapping, or the shared fallback. */
+static void *handle_for(struct libunwind_state *state, uint64_t ip)
+{
+    size_t low = 0, high = state->module_count;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        struct module_handle *module = &state->modules[middle];
+        if (ip < module->start) {
+            high = middle;
+        } else if (ip >= module->end) {
+            low = middle + 1;
+        } else {
+            if (module->upt == NULL)
+                module->upt = _UPT_create(state->pid);
+            return module->upt != NULL ? module->upt : state->upt;
+        }
+    }
+    return state->upt;
+}
+
 static int find_proc_info(unw_addr_space_t space, unw_word_t ip, unw_proc_info_t *info,
                           int need_unwind_info, void *arg)
 {
     (void)arg;
-    return _UPT_find_proc_info(space, ip, info, need_unwind_info, current_state->upt);
+    return _UPT_find_proc_info(space, ip, info, need_unwind_info, handle_for(current_state, ip));
 }
 
 static void put_unwind_info(unw_addr_space_t space, unw_proc_info_t *info, void *arg)
@@ -78,8 +134,8 @@ static int access_reg(unw_addr_space_t space, unw_regnum_t regnum, unw_word_t *v
     return 0;
 }
 
-static int access_fpreg(unw_addr_space_t space, unw_regnum_t regnum, unw_fpreg_t *value,
-                        int write, void *arg)
+static int access_fpreg(unw_addr_space_t space, unw_regnum_t regnum, unw_fpreg_t *value, int write,
+                        void *arg)
 {
     (void)space;
     (void)regnum;
@@ -111,7 +167,9 @@ static unw_accessors_t accessors = {
 static void *libunwind_open(pid_t pid, struct memory_reader *memory, char *err, size_t errlen)
 {
     struct libunwind_state *state = xcalloc(1, sizeof *state);
+    state->pid = pid;
     state->memory = memory;
+    load_modules(state);
     state->space = unw_create_addr_space(&accessors, 0);
     if (state->space == NULL) {
         snprintf(err, errlen, "libunwind: cannot create an address space");
@@ -177,6 +235,9 @@ static void libunwind_close(void *opaque)
     struct libunwind_state *state = opaque;
     if (state == NULL)
         return;
+    for (size_t i = 0; i < state->module_count; i++)
+        if (state->modules[i].upt != NULL)
+            _UPT_destroy(state->modules[i].upt);
     _UPT_destroy(state->upt);
     unw_destroy_addr_space(state->space);
     free(state);

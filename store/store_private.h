@@ -111,25 +111,25 @@ struct store_stacks_statements {
 };
 
 struct store {
-    sqlite3 *db;                          /* the connection */
-    char *path;                           /* file path as given; "" for ":memory:" */
-    char *name;                           /* how errors name the file (path or "in-memory") */
-    bool read_only;                       /* opened by store_open_readonly() */
-    int64_t schema_version;               /* user_version after opening (1 = no snapshots) */
-    bool in_memory;                       /* ":memory:": no file, no WAL */
-    int64_t session_id;                   /* recording: our session row; read-only: 0 */
-    int64_t index_interval;               /* recording: our session's sample_index_interval */
-    uint64_t tick_count;                  /* recording: ticks committed in our session */
-    bool resync_needed;                   /* a tick failed: live table dropped (see above) */
-    struct store_live_table live;         /* recording: live processes */
-    struct store_live_process **ended;    /* scratch list of processes ended this tick */
-    size_t ended_capacity;                /* allocated entries of ended */
-    struct store_session *sessions;       /* sessions, loaded on first store_sessions() */
-    int64_t *session_index_intervals;     /* sample_index_interval of each session */
-    size_t session_count;                 /* entries in sessions */
-    bool sessions_loaded;                 /* sessions is valid */
-    struct store_record_statements write; /* recording statements */
-    struct store_read_statements read;    /* reading statements */
+    sqlite3 *db;                           /* the connection */
+    char *path;                            /* file path as given; "" for ":memory:" */
+    char *name;                            /* how errors name the file (path or "in-memory") */
+    bool read_only;                        /* opened by store_open_readonly() */
+    int64_t schema_version;                /* user_version after opening (1 = no snapshots) */
+    bool in_memory;                        /* ":memory:": no file, no WAL */
+    int64_t session_id;                    /* recording: our session row; read-only: 0 */
+    int64_t index_interval;                /* recording: our session's sample_index_interval */
+    uint64_t tick_count;                   /* recording: ticks committed in our session */
+    bool resync_needed;                    /* a tick failed: live table dropped (see above) */
+    struct store_live_table live;          /* recording: live processes */
+    struct store_live_process **ended;     /* scratch list of processes ended this tick */
+    size_t ended_capacity;                 /* allocated entries of ended */
+    struct store_session *sessions;        /* sessions, loaded on first store_sessions() */
+    int64_t *session_index_intervals;      /* sample_index_interval of each session */
+    size_t session_count;                  /* entries in sessions */
+    bool sessions_loaded;                  /* sessions is valid */
+    struct store_record_statements write;  /* recording statements */
+    struct store_read_statements read;     /* reading statements */
     struct store_stacks_statements stacks; /* snapshot statements */
 };
 

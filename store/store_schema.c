@@ -340,28 +340,34 @@ struct store_expected_table {
 };
 
 static const struct store_expected_table store_expected_tables[] = {
-    {1, "session", "id host kernel boot_id command_line interval_seconds clock_ticks boot_time "
-                "started_us ended_us sample_index_interval"},
-    {1, "tick", "session_id tick timestamp_us uptime_seconds load1 load5 load15 cpu_count cpu_user "
-             "cpu_nice cpu_system cpu_idle cpu_iowait cpu_irq cpu_softirq cpu_steal "
-             "mem_total_bytes mem_free_bytes mem_available_bytes mem_buffers_bytes "
-             "mem_cached_bytes mem_shared_bytes mem_used_bytes swap_total_bytes swap_free_bytes "
-             "tasks_total tasks_running threads_total kernel_threads"},
+    {1, "session",
+     "id host kernel boot_id command_line interval_seconds clock_ticks boot_time "
+     "started_us ended_us sample_index_interval"},
+    {1, "tick",
+     "session_id tick timestamp_us uptime_seconds load1 load5 load15 cpu_count cpu_user "
+     "cpu_nice cpu_system cpu_idle cpu_iowait cpu_irq cpu_softirq cpu_steal "
+     "mem_total_bytes mem_free_bytes mem_available_bytes mem_buffers_bytes "
+     "mem_cached_bytes mem_shared_bytes mem_used_bytes swap_total_bytes swap_free_bytes "
+     "tasks_total tasks_running threads_total kernel_threads"},
     {1, "tick_cpu", "session_id tick cpu user nice system idle iowait irq softirq steal"},
-    {1, "process", "id session_id pid starttime_ticks ppid uid user comm cmdline is_kernel_thread "
-                "first_tick last_tick"},
-    {1, "process_sample", "session_id tick process_id state ppid priority nice num_threads "
-                       "vsize_bytes rss_bytes utime_ticks stime_ticks read_bytes write_bytes "
-                       "voluntary_ctxsw involuntary_ctxsw fd_count processor"},
+    {1, "process",
+     "id session_id pid starttime_ticks ppid uid user comm cmdline is_kernel_thread "
+     "first_tick last_tick"},
+    {1, "process_sample",
+     "session_id tick process_id state ppid priority nice num_threads "
+     "vsize_bytes rss_bytes utime_ticks stime_ticks read_bytes write_bytes "
+     "voluntary_ctxsw involuntary_ctxsw fd_count processor"},
     {1, "sample_index", "session_id tick process_id sample_tick"},
-    {2, "snapshot", "id session_id kind pid comm taken_us duration_us unwinder consistent "
-                    "thread_count stop_max_ns stop_p99_ns stop_total_ns stop_count note"},
+    {2, "snapshot",
+     "id session_id kind pid comm taken_us duration_us unwinder consistent "
+     "thread_count stop_max_ns stop_p99_ns stop_total_ns stop_count note"},
     {2, "frame", "id function module module_offset file line is_inline"},
     {2, "stack", "id hash depth"},
     {2, "stack_frame", "stack_id position frame_id"},
-    {2, "snapshot_thread", "snapshot_id position tid name state wchan syscall syscall_args "
-                           "cpu_ticks stop_ns was_stopped is_kernel_thread error stack_id pcs "
-                           "frame_pcs"},
+    {2, "snapshot_thread",
+     "snapshot_id position tid name state wchan syscall syscall_args "
+     "cpu_ticks stop_ns was_stopped is_kernel_thread error stack_id pcs "
+     "frame_pcs"},
     {2, "snapshot_lock", "snapshot_id position waiter address owner kind"},
     {2, "snapshot_deadlock", "snapshot_id cycle position tid"},
     {2, "snapshot_stack_count", "snapshot_id stack_id count"},
@@ -413,8 +419,7 @@ int store_schema_quick_check(struct store *store, char *err, size_t errlen)
 
 /* Checks that every table of version (and older) exists as a table with every expected
  * column. */
-static int store_schema_check_tables(struct store *store, int64_t version, char *err,
-                                     size_t errlen)
+static int store_schema_check_tables(struct store *store, int64_t version, char *err, size_t errlen)
 {
     sqlite3_stmt *table_stmt = NULL, *column_stmt = NULL;
     int result = -1;
@@ -557,8 +562,7 @@ int store_schema_verify_readonly(struct store *store, char *err, size_t errlen)
                     store->name, (unsigned long long)(uint32_t)application_id);
         return -1;
     }
-    if (store_schema_check_version(store, version, STORE_SCHEMA_OLDEST_READABLE, err, errlen) <
-            0 ||
+    if (store_schema_check_version(store, version, STORE_SCHEMA_OLDEST_READABLE, err, errlen) < 0 ||
         store_schema_check_tables(store, version, err, errlen) < 0)
         return -1;
     store->schema_version = version;

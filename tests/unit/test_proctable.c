@@ -421,15 +421,33 @@ static void write_file(const char *dir, const char *name, const char *text)
     fclose(file);
 }
 
-/* Process 1's stat in the copied tree2, with chosen CPU time and RSS. */
-static void write_init_stat(const char *root, unsigned utime, unsigned rss_pages)
+/* Process 1's stat in the copied tree2, with chosen CPU time, reaped children's system time
+ * and RSS. */
+static void write_init_stat_children(const char *root, unsigned utime, unsigned children_stime,
+                                     unsigned rss_pages)
 {
     char text[512];
     snprintf(text, sizeof(text),
-             "1 (systemd) S 0 1 1 0 -1 4194560 0 0 0 0 %u 50 0 0 20 0 1 0 10 20000000 %u "
+             "1 (systemd) S 0 1 1 0 -1 4194560 0 0 0 0 %u 50 0 %u 20 0 1 0 10 20000000 %u "
              "18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n",
-             utime, rss_pages);
+             utime, children_stime, rss_pages);
     write_file(root, "1/stat", text);
+}
+
+static void write_init_stat(const char *root, unsigned utime, unsigned rss_pages)
+{
+    write_init_stat_children(root, utime, 0, rss_pages);
+}
+
+/* Process 600 (a child of 1, a sleeper) with a chosen RSS. */
+static void write_child_stat(const char *root, unsigned rss_pages)
+{
+    char text[512];
+    snprintf(text, sizeof(text),
+             "600 (python3) S 1 600 600 0 -1 4194560 0 0 0 0 5 5 0 0 20 0 1 0 7000 0 %u "
+             "18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17\n",
+             rss_pages);
+    write_file(root, "600/stat", text);
 }
 
 /* /proc/stat of the copied tree2 with extra user ticks on cpu0. */
@@ -490,6 +508,29 @@ static void test_idle_skipping(void)
     CHECK_INT(proctable_refresh(table, &options, err, sizeof(err)), 0);
     init = proctable_find(table, 1);
     CHECK(init && init->metrics.utime_ticks == 150 && init->cpu_percent > 0);
+
+    /* A child that came and went used 40 ticks: they show in its parent's cstime. The parent
+     * (skipped, not its turn at tick 13) is read and explains them, so the other skipped
+     * sleepers are not read: 600's new RSS waits for its turn (tick 16). */
+    for (int tick = 9; tick <= 12; tick++) {
+        sleep_ms(20);
+        CHECK_INT(proctable_refresh(table, &options, err, sizeof(err)), 0);
+    }
+    write_init_stat_children(root, 150, 40, 6000);
+    write_system_stat(root, 90);
+    write_child_stat(root, 77);
+    sleep_ms(20);
+    CHECK_INT(proctable_refresh(table, &options, err, sizeof(err)), 0); /* tick 13 */
+    init = proctable_find(table, 1);
+    CHECK(init && init->metrics.rss_bytes == 6000u * (uint64_t)page);
+    const struct proc_entry *child = proctable_find(table, 600);
+    CHECK(child && child->metrics.rss_bytes == 0);
+    for (int tick = 14; tick <= 16; tick++) {
+        sleep_ms(20);
+        CHECK_INT(proctable_refresh(table, &options, err, sizeof(err)), 0);
+    }
+    child = proctable_find(table, 600);
+    CHECK(child && child->metrics.rss_bytes == 77u * (uint64_t)page);
     proctable_free(table);
 
     snprintf(command, sizeof(command), "rm -rf %s", root);

@@ -1,0 +1,742 @@
+/*
+ * capture: one snapshot of every thread's stack (see capture.h for the contract).
+ *
+ * Owns: the capture worker thread, the thread list of the result, the per-thread /proc
+ * facts (comm, state, wchan, syscall, CPU ticks), the stop-window statistics, and the order
+ * of the steps: read /proc (cheap, nothing stopped) -> stop/unwind/resume (attach.h,
+ * unwind.h) -> re-read the task list -> symbolize (symbols.h) with every thread running.
+ * Invariants:
+ *   - every ptrace call happens on a short-lived worker thread (the tracer). When it exits,
+ *     the kernel detaches any tracee it still holds, so a thread that did not stop within the
+ *     deadline (D state) is released even if it stops later, and stacktop never leaves a
+ *     thread of the target stopped, whatever the console does next;
+ *   - a stop window runs from PTRACE_INTERRUPT to the return of PTRACE_DETACH, and nothing
+ *     slow (symbolization, /proc reads, allocation of results) happens inside one;
+ *   - per-thread failures (exited, did not stop, cannot unwind) are recorded in the thread's
+ *     error and never fail the capture; only whole-process problems return -1.
+ */
+#include "capture.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attach.h"
+#include "procfs.h"
+#include "symbols.h"
+#include "unwind.h"
+#include "xalloc.h"
+
+#define CAPTURE_DEFAULT_DEADLINE_MS 10 /* options->stop_deadline_ms when 0 or negative */
+#define CAPTURE_LATE_STOP_WAIT_MS   20 /* extra wait, at the end, for threads that stop late */
+#define CAPTURE_FRAMES_PER_PC       16 /* most frames (inline chain) taken for one PC */
+#define CAPTURE_WARM_WALKS          16 /* distinct user PCs walked before the first stop */
+
+/* Names of the unwinders, indexed by enum capture_unwinder. */
+static const char *const unwinder_names[] = {
+    [CAPTURE_UNWINDER_DEFAULT] = "default",
+    [CAPTURE_UNWINDER_LIBUNWIND] = "libunwind",
+    [CAPTURE_UNWINDER_LIBDW] = "libdw",
+};
+
+/* Where a thread blocked in a system call will return to user space (/proc/TID/syscall). */
+struct syscall_hint {
+    uint64_t sp; /* user stack pointer; 0 when unknown (running, or not in a system call) */
+    uint64_t pc; /* user program counter; 0 when unknown */
+};
+
+/* What the worker thread needs and reports. */
+struct capture_job {
+    pid_t pid;                             /* target process */
+    const struct capture_options *options; /* how (defaults applied) */
+    struct capture_result *out;            /* threads to fill (listed before the start) */
+    const struct syscall_hint *hints;      /* per thread of out: where it blocks */
+    int64_t deadline_ns;                   /* stop deadline per thread, nanoseconds */
+    int fatal_errno;                       /* errno of a whole-capture failure, 0 if none */
+    pid_t fatal_tid;                       /* the thread the fatal error came from */
+    char fatal_message[256];               /* message of a whole-capture failure */
+    size_t captured;                       /* threads whose stack was taken */
+};
+
+/* A thread held by the worker between its seize and its detach. */
+struct held_thread {
+    struct capture_thread *thread; /* the result entry */
+    struct attach_stop stop;       /* how it stopped (signal to hand back) */
+    int64_t interrupted_ns;        /* when PTRACE_INTERRUPT was issued */
+    bool seized;                   /* PTRACE_SEIZE succeeded */
+    bool stopped;                  /* it is in a ptrace-stop now */
+    bool late;                     /* timed out: waited for again at the end */
+};
+
+/* ---- /proc facts (read without stopping anything) ---- */
+
+/* Reads a whole small file into buf (NUL-terminated). Returns its length or -1 (errno). */
+static ssize_t read_small_file(const char *path, char *buf, size_t size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t used = 0;
+    while (used + 1 < size) {
+        ssize_t got = read(fd, buf + used, size - 1 - used);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            int saved = errno;
+            close(fd);
+            errno = saved;
+            return -1;
+        }
+        if (got == 0)
+            break;
+        used += (size_t)got;
+    }
+    close(fd);
+    buf[used] = '\0';
+    return (ssize_t)used;
+}
+
+/* The number after "Name:\t" in /proc/PID/status (e.g. TracerPid, Tgid); -1 if absent. */
+static long status_field(pid_t pid, const char *name)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    if (read_small_file(path, buf, sizeof buf) < 0)
+        return -1;
+    size_t name_len = strlen(name);
+    for (const char *line = buf; line != NULL && *line != '\0';) {
+        if (strncmp(line, name, name_len) == 0 && line[name_len] == ':')
+            return strtol(line + name_len + 1, NULL, 10);
+        line = strchr(line, '\n');
+        if (line != NULL)
+            line++;
+    }
+    return -1;
+}
+
+/* Parses /proc/TID/syscall: "NR a0 .. a5 sp pc", "-1 sp pc" or "running". */
+static void parse_syscall(const char *text, struct capture_thread *thread,
+                          struct syscall_hint *hint)
+{
+    thread->syscall = -2;
+    hint->sp = hint->pc = 0;
+    if (strncmp(text, "running", 7) == 0) {
+        thread->syscall = -1;
+        return;
+    }
+    char *end;
+    errno = 0;
+    long number = strtol(text, &end, 10);
+    if (end == text || errno != 0)
+        return;
+    thread->syscall = number;
+    const char *cursor = end;
+    uint64_t values[8];
+    int count = 0;
+    for (; count < 8; count++) {
+        unsigned long long value = strtoull(cursor, &end, 16);
+        if (end == cursor)
+            break;
+        values[count] = value;
+        cursor = end;
+    }
+    if (number >= 0 && count == 8) {
+        memcpy(thread->syscall_args, values, sizeof thread->syscall_args);
+        hint->sp = values[6];
+        hint->pc = values[7];
+    }
+}
+
+/* Fills name, state, cpu_ticks, wchan and syscall of one thread from /proc (and hint, when
+ * not NULL). Returns -1 when the thread is gone. */
+static int read_thread_facts(pid_t pid, struct capture_thread *thread, struct syscall_hint *hint)
+{
+    struct syscall_hint unused;
+    char path[96], buf[1024];
+    struct procfs_stat stat;
+    thread->syscall = -2;
+    snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)thread->tid);
+    ssize_t len = read_small_file(path, buf, sizeof buf);
+    if (len < 0 || procfs_parse_stat(buf, (size_t)len, &stat) != 0)
+        return -1;
+    snprintf(thread->name, sizeof thread->name, "%s", stat.comm);
+    thread->state = stat.state;
+    thread->cpu_ticks = stat.utime_ticks + stat.stime_ticks;
+    thread->is_kernel_thread = (stat.flags & PROCFS_PF_KTHREAD) != 0;
+
+    snprintf(path, sizeof path, "/proc/%d/task/%d/wchan", (int)pid, (int)thread->tid);
+    len = read_small_file(path, buf, sizeof buf);
+    if (len >= 0)
+        procfs_parse_wchan(buf, (size_t)len, thread->wchan, sizeof thread->wchan);
+
+    snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", (int)pid, (int)thread->tid);
+    if (read_small_file(path, buf, sizeof buf) >= 0)
+        parse_syscall(buf, thread, hint != NULL ? hint : &unused);
+    return 0;
+}
+
+static int compare_tids(const void *a, const void *b)
+{
+    pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Lists the thread ids of pid, sorted. Returns the count (0 when the process is gone). */
+static size_t list_tids(pid_t pid, pid_t **tids_out)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    *tids_out = NULL;
+    DIR *dir = opendir(path);
+    if (dir == NULL)
+        return 0;
+    size_t count = 0, capacity = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        char *end;
+        long tid = strtol(entry->d_name, &end, 10);
+        if (*end != '\0' || tid <= 0)
+            continue;
+        xgrow((void **)tids_out, &capacity, count + 1, sizeof **tids_out);
+        (*tids_out)[count++] = (pid_t)tid;
+    }
+    closedir(dir);
+    qsort(*tids_out, count, sizeof **tids_out, compare_tids);
+    return count;
+}
+
+/* ---- messages for whole-process failures ---- */
+
+/* Explains EPERM on PTRACE_SEIZE: what is missing and how to get it. */
+static void explain_permission(pid_t pid, char *err, size_t errlen)
+{
+    char buf[64], self_ns[64] = "", target_ns[64] = "";
+    char hint[200] = "";
+    ssize_t len = read_small_file("/proc/sys/kernel/yama/ptrace_scope", buf, sizeof buf);
+    int scope = len > 0 ? atoi(buf) : -1;
+    if (scope == 1)
+        snprintf(hint, sizeof hint,
+                 " (kernel.yama.ptrace_scope = 1 allows only descendants; set it to 0 or run "
+                 "as root)");
+    else if (scope == 2)
+        snprintf(hint, sizeof hint,
+                 " (kernel.yama.ptrace_scope = 2 allows only CAP_SYS_PTRACE; run as root)");
+    else if (scope == 3)
+        snprintf(hint, sizeof hint,
+                 " (kernel.yama.ptrace_scope = 3 forbids attaching until the next reboot)");
+    else
+        snprintf(hint, sizeof hint, " or the process's own uid (run as root or as its owner)");
+
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)pid);
+    ssize_t self_len = readlink("/proc/self/ns/pid", self_ns, sizeof self_ns - 1);
+    ssize_t target_len = readlink(path, target_ns, sizeof target_ns - 1);
+    bool other_namespace = false;
+    if (self_len > 0 && target_len > 0) {
+        self_ns[self_len] = '\0';
+        target_ns[target_len] = '\0';
+        other_namespace = strcmp(self_ns, target_ns) != 0;
+    }
+    snprintf(err, errlen, "permission denied: attaching to process %d needs CAP_SYS_PTRACE%s%s",
+             (int)pid, hint,
+             other_namespace ? "; it is in another PID namespace (a container): run stacktop "
+                               "inside it or as root on the host"
+                             : "");
+}
+
+/* Checks that pid is a user-space process that we may trace. 0, or -1 with err. */
+static int check_process(pid_t pid, struct capture_result *out, char *err, size_t errlen)
+{
+    char path[64], buf[1024];
+    struct procfs_stat stat;
+    if (pid <= 0) {
+        snprintf(err, errlen, "process %d does not exist", (int)pid);
+        return -1;
+    }
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    ssize_t len = read_small_file(path, buf, sizeof buf);
+    if (len < 0 || procfs_parse_stat(buf, (size_t)len, &stat) != 0) {
+        snprintf(err, errlen, "process %d does not exist", (int)pid);
+        return -1;
+    }
+    snprintf(out->comm, sizeof out->comm, "%s", stat.comm);
+    if ((stat.flags & PROCFS_PF_KTHREAD) != 0) {
+        snprintf(err, errlen, "process %d is a kernel thread: it has no user stack", (int)pid);
+        return -1;
+    }
+    if (stat.state == 'Z' || stat.state == 'X') {
+        snprintf(err, errlen, "process %d has exited (zombie): it has no stack left", (int)pid);
+        return -1;
+    }
+    long tgid = status_field(pid, "Tgid");
+    if (tgid > 0 && tgid != pid) {
+        snprintf(err, errlen, "%d is a thread of process %ld: capture process %ld", (int)pid, tgid,
+                 tgid);
+        return -1;
+    }
+    if (pid == getpid()) {
+        snprintf(err, errlen, "process %d is stacktop itself: it cannot stop its own threads",
+                 (int)pid);
+        return -1;
+    }
+    long tracer = status_field(pid, "TracerPid");
+    if (tracer > 0) {
+        char tracer_comm[64] = "?";
+        snprintf(path, sizeof path, "/proc/%ld/comm", tracer);
+        if (read_small_file(path, tracer_comm, sizeof tracer_comm) > 0)
+            tracer_comm[strcspn(tracer_comm, "\n")] = '\0';
+        snprintf(err, errlen,
+                 "process %d is already traced by PID %ld (%s): a process has one tracer; "
+                 "detach that debugger first",
+                 (int)pid, tracer, tracer_comm);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the stop windows (worker thread only) ---- */
+
+/* Records a thread-level error. */
+static void thread_error(struct capture_thread *thread, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void thread_error(struct capture_thread *thread, const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(thread->error, sizeof thread->error, fmt, args);
+    va_end(args);
+}
+
+/* Current state letter of a thread ('?' when unreadable). */
+static char current_state(pid_t pid, pid_t tid)
+{
+    struct capture_thread probe;
+    memset(&probe, 0, sizeof probe);
+    probe.tid = tid;
+    if (read_thread_facts(pid, &probe, NULL) != 0)
+        return '?';
+    return probe.state;
+}
+
+/* Seizes and interrupts one thread. 0, or -1 with the thread's error set (or the job's fatal
+ * error for EPERM on the first thread). */
+static int stop_begin(struct capture_job *job, struct held_thread *held)
+{
+    struct capture_thread *thread = held->thread;
+    if (attach_seize(thread->tid) != 0) {
+        int saved = errno;
+        if (saved == ESRCH) {
+            thread_error(thread, "exited");
+        } else if (saved == EPERM && job->captured == 0 && job->fatal_errno == 0) {
+            job->fatal_errno = EPERM;
+            job->fatal_tid = thread->tid;
+            thread_error(thread, "permission denied");
+        } else {
+            thread_error(thread, "cannot attach: %s", strerror(saved));
+        }
+        return -1;
+    }
+    held->seized = true;
+    held->interrupted_ns = attach_now_ns();
+    if (attach_interrupt(thread->tid) != 0) {
+        /* seized but gone already: collect its exit so that it is not left to us */
+        struct attach_stop ignored;
+        attach_wait_stop(thread->tid, attach_now_ns() + 1000000, &ignored);
+        held->seized = false;
+        thread_error(thread, "exited");
+        return -1;
+    }
+    return 0;
+}
+
+/* Waits for a seized thread to stop. 0 when stopped; -1 with the thread's error set. */
+static int stop_wait(struct capture_job *job, struct held_thread *held)
+{
+    struct capture_thread *thread = held->thread;
+    switch (attach_wait_stop(thread->tid, held->interrupted_ns + job->deadline_ns, &held->stop)) {
+    case ATTACH_WAIT_STOPPED:
+        held->stopped = true;
+        return 0;
+    case ATTACH_WAIT_EXITED:
+        held->seized = false;
+        thread_error(thread, "exited");
+        return -1;
+    case ATTACH_WAIT_TIMEOUT:
+        break;
+    }
+    held->late = true;
+    thread_error(thread, "did not stop within %d ms (state %c)", job->options->stop_deadline_ms,
+                 current_state(job->pid, thread->tid));
+    return -1;
+}
+
+/* Takes the registers and unwinds a stopped thread. */
+static void stop_unwind(struct unwind_session *session, struct held_thread *held,
+                        bool others_stopped)
+{
+    struct capture_thread *thread = held->thread;
+    struct attach_registers regs;
+    if (attach_get_registers(thread->tid, &regs) != 0) {
+        thread_error(thread, "cannot read its registers: %s", strerror(errno));
+        return;
+    }
+    struct unwind_output output = {
+        .pcs = thread->pcs,
+        .pc_is_return = thread->pc_is_return,
+        .capacity = CAPTURE_MAX_FRAMES,
+        .count = 0,
+    };
+    char err[160];
+    if (unwind_thread(session, thread->tid, &regs, others_stopped, &output, err, sizeof err) != 0)
+        snprintf(thread->error, sizeof thread->error, "%s", err);
+    thread->pc_count = output.count;
+}
+
+/* Detaches a stopped thread and closes its stop window. */
+static void stop_end(struct capture_job *job, struct held_thread *held)
+{
+    struct capture_thread *thread = held->thread;
+    if (attach_detach(thread->tid, &held->stop) != 0 && thread->error[0] == '\0')
+        thread_error(thread, "exited");
+    thread->stop_ns = attach_now_ns() - held->interrupted_ns;
+    held->stopped = false;
+    held->seized = false;
+    if (thread->pc_count > 0)
+        job->captured++;
+}
+
+/* Threads that missed the deadline may stop a little later: release them promptly. Those
+ * still running when this gives up are detached by the kernel when the worker exits. */
+static void release_late_threads(struct held_thread *held, size_t count)
+{
+    int64_t give_up = attach_now_ns() + (int64_t)CAPTURE_LATE_STOP_WAIT_MS * 1000000;
+    for (size_t i = 0; i < count; i++) {
+        if (!held[i].late || !held[i].seized)
+            continue;
+        struct attach_stop stop;
+        if (attach_wait_stop(held[i].thread->tid, give_up, &stop) == ATTACH_WAIT_STOPPED)
+            attach_detach(held[i].thread->tid, &stop);
+        held[i].seized = false;
+    }
+}
+
+/* Is this thread worth stopping? (zombies and dead threads have no stack) */
+static bool thread_is_capturable(const struct capture_thread *thread)
+{
+    return thread->error[0] == '\0' && thread->state != 'Z' && thread->state != 'X';
+}
+
+/* One thread at a time: seize, interrupt, wait, unwind, detach. */
+static void capture_one_by_one(struct capture_job *job, struct unwind_session *session,
+                               struct held_thread *held)
+{
+    struct capture_result *out = job->out;
+    for (size_t i = 0; i < out->thread_count; i++) {
+        held[i].thread = &out->threads[i];
+        if (!thread_is_capturable(held[i].thread))
+            continue;
+        if (stop_begin(job, &held[i]) != 0) {
+            if (job->fatal_errno != 0)
+                return;
+            continue;
+        }
+        if (stop_wait(job, &held[i]) != 0)
+            continue;
+        stop_unwind(session, &held[i], false);
+        stop_end(job, &held[i]);
+    }
+}
+
+/* Every thread at once: seize and interrupt all, wait for all, unwind all, detach all. */
+static void capture_consistent(struct capture_job *job, struct unwind_session *session,
+                               struct held_thread *held)
+{
+    struct capture_result *out = job->out;
+    for (size_t i = 0; i < out->thread_count; i++) {
+        held[i].thread = &out->threads[i];
+        if (thread_is_capturable(held[i].thread) && stop_begin(job, &held[i]) != 0 &&
+            job->fatal_errno != 0)
+            break;
+    }
+    for (size_t i = 0; i < out->thread_count && job->fatal_errno == 0; i++)
+        if (held[i].seized)
+            stop_wait(job, &held[i]);
+    for (size_t i = 0; i < out->thread_count && job->fatal_errno == 0; i++)
+        if (held[i].stopped)
+            stop_unwind(session, &held[i], true);
+    for (size_t i = 0; i < out->thread_count; i++)
+        if (held[i].stopped)
+            stop_end(job, &held[i]);
+}
+
+/* Walks a few blocked threads' stacks (distinct user PCs) before the first stop. */
+static void warm_caches(struct capture_job *job, struct unwind_session *session)
+{
+    uint64_t walked[CAPTURE_WARM_WALKS];
+    size_t walked_count = 0;
+    unwind_warm(session, job->pid, 0, 0); /* modules, even when no thread is blocked */
+    for (size_t i = 0; i < job->out->thread_count && walked_count < CAPTURE_WARM_WALKS; i++) {
+        const struct syscall_hint *hint = &job->hints[i];
+        bool seen = hint->pc == 0;
+        for (size_t w = 0; w < walked_count && !seen; w++)
+            seen = walked[w] == hint->pc;
+        if (seen)
+            continue;
+        walked[walked_count++] = hint->pc;
+        unwind_warm(session, job->out->threads[i].tid, hint->sp, hint->pc);
+    }
+}
+
+/* The worker thread: the tracer. Everything it seized is released when it returns. */
+static void *capture_worker(void *arg)
+{
+    struct capture_job *job = arg;
+    struct capture_result *out = job->out;
+    /* short sleeps while polling for stops must be short for real */
+    prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+
+    char err[256] = "";
+    struct unwind_session *session =
+        unwind_session_new(job->options->unwinder, job->pid, err, sizeof err);
+    if (session == NULL) {
+        job->fatal_errno = EINVAL;
+        snprintf(job->fatal_message, sizeof job->fatal_message, "%s", err);
+        return NULL;
+    }
+    out->unwinder = unwind_session_unwinder(session);
+
+    warm_caches(job, session);
+    struct held_thread *held = xcalloc(out->thread_count ? out->thread_count : 1, sizeof *held);
+    if (job->options->consistent)
+        capture_consistent(job, session, held);
+    else
+        capture_one_by_one(job, session, held);
+    release_late_threads(held, out->thread_count);
+
+    free(held);
+    unwind_session_free(session);
+    return NULL;
+}
+
+/* ---- after the stops ---- */
+
+static int compare_int64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Fills result->stops from the threads' stop windows. */
+static void compute_stop_stats(struct capture_result *out)
+{
+    int64_t *windows = xcalloc(out->thread_count ? out->thread_count : 1, sizeof *windows);
+    size_t count = 0;
+    for (size_t i = 0; i < out->thread_count; i++)
+        if (out->threads[i].stop_ns >= 0)
+            windows[count++] = out->threads[i].stop_ns;
+    qsort(windows, count, sizeof *windows, compare_int64);
+    memset(&out->stops, 0, sizeof out->stops);
+    out->stops.count = count;
+    for (size_t i = 0; i < count; i++)
+        out->stops.total_ns += windows[i];
+    if (count > 0) {
+        out->stops.max_ns = windows[count - 1];
+        size_t rank = (count * 99 + 99) / 100; /* ceil(0.99 * count), 1-based */
+        out->stops.p99_ns = windows[rank - 1];
+    }
+    free(windows);
+}
+
+static int compare_threads(const void *a, const void *b)
+{
+    return compare_tids(&((const struct capture_thread *)a)->tid,
+                        &((const struct capture_thread *)b)->tid);
+}
+
+/* Lists the threads that were not there at the start, as entries with an error. */
+static void add_new_threads(struct capture_result *out)
+{
+    pid_t *tids;
+    size_t count = list_tids(out->pid, &tids);
+    size_t added = 0, capacity = out->thread_count;
+    for (size_t i = 0; i < count; i++) {
+        struct capture_thread key = {.tid = tids[i]};
+        if (out->thread_count > 0 && bsearch(&key, out->threads, out->thread_count - added,
+                                             sizeof key, compare_threads) != NULL)
+            continue;
+        xgrow((void **)&out->threads, &capacity, out->thread_count + 1, sizeof *out->threads);
+        struct capture_thread *thread = &out->threads[out->thread_count++];
+        memset(thread, 0, sizeof *thread);
+        thread->tid = tids[i];
+        thread->stop_ns = -1;
+        read_thread_facts(out->pid, thread, NULL);
+        thread_error(thread, "appeared during the capture");
+        added++;
+    }
+    free(tids);
+    if (added > 0)
+        qsort(out->threads, out->thread_count, sizeof *out->threads, compare_threads);
+}
+
+/* Resolves every thread's PCs into frames (every thread runs again by now). */
+static void symbolize(struct capture_result *out, const struct capture_options *options)
+{
+    struct symbolizer *symbolizer = options->symbolizer;
+    if (symbolizer == NULL)
+        symbolizer = out->symbolizer = symbolizer_new();
+    char err[200];
+    if (symbolizer_load_process(symbolizer, out->pid, err, sizeof err) != 0) {
+        snprintf(out->note, sizeof out->note, "not symbolized: %s", err);
+        return;
+    }
+    struct capture_frame buffer[CAPTURE_FRAMES_PER_PC];
+    for (size_t t = 0; t < out->thread_count; t++) {
+        struct capture_thread *thread = &out->threads[t];
+        size_t capacity = 0;
+        for (size_t p = 0; p < thread->pc_count; p++) {
+            size_t got = symbolizer_resolve(symbolizer, out->pid, thread->pcs[p],
+                                            thread->pc_is_return[p], buffer, CAPTURE_FRAMES_PER_PC);
+            xgrow((void **)&thread->frames, &capacity, thread->frame_count + got,
+                  sizeof *thread->frames);
+            memcpy(&thread->frames[thread->frame_count], buffer, got * sizeof *buffer);
+            thread->frame_count += got;
+        }
+    }
+}
+
+/* Does pid still exist? (looked up in /proc: no signal, not even 0, goes to the target) */
+static bool process_exists(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    return access(path, F_OK) == 0;
+}
+
+/* ---- public ---- */
+
+int capture_process(pid_t pid, const struct capture_options *options_in, struct capture_result *out,
+                    char *err, size_t errlen)
+{
+    struct capture_options options = {0};
+    if (options_in != NULL)
+        options = *options_in;
+    if (options.stop_deadline_ms <= 0)
+        options.stop_deadline_ms = CAPTURE_DEFAULT_DEADLINE_MS;
+
+    memset(out, 0, sizeof *out);
+    out->pid = pid;
+    out->consistent = options.consistent;
+    out->unwinder =
+        options.unwinder == CAPTURE_UNWINDER_DEFAULT ? unwind_default() : options.unwinder;
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    out->started_us = (uint64_t)wall.tv_sec * 1000000 + (uint64_t)wall.tv_nsec / 1000;
+    int64_t started_ns = attach_now_ns();
+
+    if (check_process(pid, out, err, errlen) != 0)
+        return -1;
+
+    pid_t *tids;
+    size_t count = list_tids(pid, &tids);
+    if (count == 0) {
+        snprintf(err, errlen, "process %d does not exist", (int)pid);
+        return -1;
+    }
+    out->threads = xcalloc(count, sizeof *out->threads);
+    out->thread_count = count;
+    struct syscall_hint *hints = xcalloc(count, sizeof *hints);
+    for (size_t i = 0; i < count; i++) {
+        struct capture_thread *thread = &out->threads[i];
+        thread->tid = tids[i];
+        thread->stop_ns = -1;
+        if (read_thread_facts(pid, thread, &hints[i]) != 0)
+            thread_error(thread, "exited");
+        else if (thread->state == 'Z' || thread->state == 'X')
+            thread_error(thread, "exited");
+        thread->was_stopped = thread->state == 'T';
+    }
+    free(tids);
+
+    struct capture_job job = {
+        .pid = pid,
+        .options = &options,
+        .out = out,
+        .hints = hints,
+        .deadline_ns = (int64_t)options.stop_deadline_ms * 1000000,
+    };
+    pthread_t worker;
+    int rc = pthread_create(&worker, NULL, capture_worker, &job);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot start the capture thread: %s", strerror(rc));
+        goto free_result;
+    }
+    pthread_join(worker, NULL);
+    free(hints);
+    hints = NULL;
+
+    if (job.fatal_errno == EPERM) {
+        explain_permission(pid, err, errlen);
+        goto free_result;
+    }
+    if (job.fatal_errno != 0) {
+        snprintf(err, errlen, "%s", job.fatal_message);
+        goto free_result;
+    }
+    if (!process_exists(pid)) {
+        if (job.captured == 0) {
+            snprintf(err, errlen, "process %d exited during the capture", (int)pid);
+            goto free_result;
+        }
+        snprintf(out->note, sizeof out->note, "process exited during the capture: partial result");
+    } else {
+        add_new_threads(out);
+    }
+    compute_stop_stats(out);
+    if (options.symbolize)
+        symbolize(out, &options);
+    out->captured_us = (uint64_t)(attach_now_ns() - started_ns) / 1000;
+    return 0;
+
+free_result:
+    free(hints);
+    capture_result_free(out);
+    return -1;
+}
+
+void capture_result_free(struct capture_result *result)
+{
+    if (result == NULL)
+        return;
+    for (size_t i = 0; i < result->thread_count; i++)
+        free(result->threads[i].frames);
+    free(result->threads);
+    if (result->symbolizer != NULL)
+        symbolizer_free(result->symbolizer);
+    result->threads = NULL;
+    result->thread_count = 0;
+    result->symbolizer = NULL;
+}
+
+const char *capture_unwinder_name(enum capture_unwinder unwinder)
+{
+    if ((size_t)unwinder < sizeof unwinder_names / sizeof unwinder_names[0])
+        return unwinder_names[unwinder];
+    return "?";
+}
+
+int capture_unwinder_from_name(const char *name)
+{
+    for (size_t i = 0; i < sizeof unwinder_names / sizeof unwinder_names[0]; i++)
+        if (name != NULL && strcmp(name, unwinder_names[i]) == 0)
+            return (int)i;
+    return -1;
+}
