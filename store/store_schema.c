@@ -271,6 +271,7 @@ static const char store_schema_v2[] =
     "  error TEXT NOT NULL,\n"
     "  stack_id INTEGER REFERENCES stack(id),\n"
     "  pcs BLOB,\n"
+    "  pc_is_return BLOB,\n"
     "  frame_pcs BLOB,\n"
     "  PRIMARY KEY (snapshot_id, position)\n"
     ") WITHOUT ROWID;\n"
@@ -367,7 +368,7 @@ static const struct store_expected_table store_expected_tables[] = {
     {2, "snapshot_thread",
      "snapshot_id position tid name state wchan syscall syscall_args "
      "cpu_ticks stop_ns was_stopped is_kernel_thread error stack_id pcs "
-     "frame_pcs"},
+     "pc_is_return frame_pcs"},
     {2, "snapshot_lock", "snapshot_id position waiter address owner kind"},
     {2, "snapshot_deadlock", "snapshot_id cycle position tid"},
     {2, "snapshot_stack_count", "snapshot_id stack_id count"},

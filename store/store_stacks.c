@@ -20,7 +20,8 @@
  *     refuses captures beyond the reader's limits (STORE_READ_MAX_*);
  *   - every value read may be hostile: counts are bounded before anything is allocated from
  *     them, strings are capped, and a reference to a missing stack or frame is an error;
- *   - blobs are arrays of 8-byte little-endian unsigned integers.
+ *   - blobs are arrays of 8-byte little-endian unsigned integers, except pc_is_return (one
+ *     byte, 0 or 1, per raw PC).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -342,8 +343,9 @@ static int store_stacks_prepare_write(struct store *store, char *err, size_t err
         store_prepare(store, &s->insert_thread,
                       "INSERT INTO snapshot_thread (snapshot_id, position, tid, name, state,"
                       " wchan, syscall, syscall_args, cpu_ticks, stop_ns, was_stopped,"
-                      " is_kernel_thread, error, stack_id, pcs, frame_pcs) VALUES (?1, ?2, ?3,"
-                      " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+                      " is_kernel_thread, error, stack_id, pcs, frame_pcs, pc_is_return)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+                      " ?15, ?16, ?17)",
                       err, errlen) < 0 ||
         store_prepare(store, &s->insert_lock,
                       "INSERT INTO snapshot_lock (snapshot_id, position, waiter, address, owner,"
@@ -555,6 +557,14 @@ static int store_stacks_write_thread(struct store *store, struct store_stacks_wr
     store_bind_u64_blob(stmt, 15, t->pcs, sizeof t->pcs[0], pc_count);
     store_bind_u64_blob(stmt, 16, t->frame_count ? &t->frames[0].pc : NULL, sizeof *t->frames,
                         t->frame_count);
+    if (pc_count > 0) {
+        unsigned char flags[CAPTURE_MAX_FRAMES];
+        for (size_t i = 0; i < pc_count; i++)
+            flags[i] = t->pc_is_return[i] ? 1 : 0;
+        sqlite3_bind_blob(stmt, 17, flags, (int)pc_count, SQLITE_TRANSIENT);
+    } else {
+        sqlite3_bind_null(stmt, 17);
+    }
     int result = store_stacks_exec(store, stmt, "cannot write a thread", err, errlen);
     sqlite3_clear_bindings(stmt);
     return result;
@@ -769,8 +779,9 @@ static int store_stacks_prepare_read(struct store *store, char *err, size_t errl
                       err, errlen) < 0 ||
         store_prepare(store, &s->threads,
                       "SELECT tid, name, state, wchan, syscall, syscall_args, cpu_ticks, stop_ns,"
-                      " was_stopped, is_kernel_thread, error, stack_id, pcs, frame_pcs"
-                      " FROM snapshot_thread WHERE snapshot_id = ?1 ORDER BY position LIMIT ?2",
+                      " was_stopped, is_kernel_thread, error, stack_id, pcs, frame_pcs,"
+                      " pc_is_return FROM snapshot_thread WHERE snapshot_id = ?1"
+                      " ORDER BY position LIMIT ?2",
                       err, errlen) < 0 ||
         store_prepare(store, &s->stack_frames,
                       "SELECT st.depth, sf.position, f.id, f.function, f.module,"
@@ -1011,6 +1022,10 @@ static int store_stacks_load_threads(struct store *store, struct store_stacks_re
         store_stacks_column_copy(stmt, 10, t->error, sizeof t->error);
         t->pc_count =
             store_stacks_column_u64s(stmt, 12, t->pcs, sizeof t->pcs[0], CAPTURE_MAX_FRAMES);
+        const unsigned char *flags = sqlite3_column_blob(stmt, 14);
+        size_t flag_count = flags ? (size_t)sqlite3_column_bytes(stmt, 14) : 0;
+        for (size_t i = 0; i < t->pc_count && i < flag_count; i++)
+            t->pc_is_return[i] = flags[i] != 0;
         if (sqlite3_column_type(stmt, 11) != SQLITE_NULL &&
             store_stacks_thread_frames(store, r, stmt, sqlite3_column_int64(stmt, 11), t, err,
                                        errlen) < 0) {

@@ -271,7 +271,7 @@ int options_parse(int argc, char **argv, struct options *out, char *err, size_t 
         out->arguments = argv + optind + 1;
         out->argument_count = argc - optind - 1;
     }
-    unsigned command = !out->subcommand                     ? FOR_CONSOLE
+    unsigned command = !out->subcommand                         ? FOR_CONSOLE
                        : strcmp(out->subcommand, "stacks") == 0 ? FOR_STACKS
                                                                 : 0;
     for (size_t i = 0; i < OPTION_COUNT && command; i++) {

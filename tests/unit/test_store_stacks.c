@@ -200,8 +200,10 @@ static void build_capture(struct capture_result *c, pid_t pid, const char *comm,
             t->frames[f].pc = ((uint64_t)s->tid << 32) + 0x55550000u + f * 16;
         }
         t->pc_count = n;
-        for (size_t f = 0; f < n; f++)
+        for (size_t f = 0; f < n; f++) {
             t->pcs[f] = ((uint64_t)s->tid << 32) + 0x55550000u + f * 16 + 1;
+            t->pc_is_return[f] = f > 0;
+        }
     }
 }
 
@@ -268,6 +270,7 @@ static void check_capture(const struct capture_result *got, const struct capture
     CHECK_INT(got->stops.total_ns, exp->stops.total_ns);
     CHECK_INT(got->stops.count, exp->stops.count);
     CHECK_STR(got->note, exp->note);
+    CHECK(got->symbolizer == NULL);
     CHECK_INT(got->thread_count, exp->thread_count);
     if (got->thread_count != exp->thread_count)
         return;
@@ -287,6 +290,8 @@ static void check_capture(const struct capture_result *got, const struct capture
         CHECK_INT(g->pc_count, e->pc_count);
         CHECK(g->pc_count == e->pc_count &&
               memcmp(g->pcs, e->pcs, g->pc_count * sizeof g->pcs[0]) == 0);
+        CHECK(g->pc_count == e->pc_count &&
+              memcmp(g->pc_is_return, e->pc_is_return, g->pc_count * sizeof(bool)) == 0);
         CHECK_INT(g->frame_count, e->frame_count);
         CHECK((g->frames == NULL) == (g->frame_count == 0));
         if (g->frame_count != e->frame_count)
@@ -747,7 +752,8 @@ static void test_hostile(void)
         {"UPDATE snapshot SET kind = 'profile'", -1, "not a stack capture"},
         {"UPDATE snapshot SET kind = x'00ff'", -1, "not a stack capture"},
         {"UPDATE snapshot_thread SET pcs = zeroblob(100000), frame_pcs = x'0102',"
-         " syscall_args = 'text', name = zeroblob(5000), state = '', error = x'41004200'",
+         " syscall_args = 'text', name = zeroblob(5000), state = '', error = x'41004200',"
+         " pc_is_return = zeroblob(100000)",
          0, NULL},
         {"UPDATE frame SET function = printf('%.*c', 100000, 'x'), file = x'00'", 0, NULL},
         {"UPDATE snapshot_lock SET kind = zeroblob(0);"
@@ -756,7 +762,7 @@ static void test_hostile(void)
         /* Constraints dropped, NULLs everywhere. */
         {"DROP TABLE snapshot_thread; CREATE TABLE snapshot_thread (snapshot_id, position,"
          " tid, name, state, wchan, syscall, syscall_args, cpu_ticks, stop_ns, was_stopped,"
-         " is_kernel_thread, error, stack_id, pcs, frame_pcs);"
+         " is_kernel_thread, error, stack_id, pcs, pc_is_return, frame_pcs);"
          "INSERT INTO snapshot_thread (snapshot_id) VALUES (1), (1), (1);"
          "DROP TABLE snapshot; CREATE TABLE snapshot (id, session_id, kind, pid, comm,"
          " taken_us, duration_us, unwinder, consistent, thread_count, stop_max_ns,"

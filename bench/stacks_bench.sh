@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# stacks_bench.sh: `stacktop stacks PID` (symbolized) against `eu-stack -s -i -p PID`, in the
+# same run, on the many_threads fixture (1000 threads blocked in 4 functions plus one thread
+# spinning on CLOCK_MONOTONIC that records its longest pause).
+# Reports per tool: wall time (median of R runs) and the longest pause the spinning thread saw
+# during its runs; for stacktop also its own stop-window figures ("stop_us" in --format json).
+# Targets: stacktop >= 10x faster than eu-stack; per-thread stop p99 <= 100 us, max <= 1 ms.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: bench/stacks_bench.sh [options]
+  --threads N      blocked threads in the fixture (default 1000)
+  --repeats R      runs per tool; medians are reported (default 5)
+  --stacktop PATH  stacktop binary (or STACKTOP=PATH); default: build/stacktop
+  --fixtures DIR   built fixtures (or FIXTURES=DIR); default: the stacktop binary's fixtures/
+  --no-eu-stack    measure stacktop only
+  -h, --help       this help
+Exit status: 0 all targets met, 3 a target was missed, 1 error, 2 usage.
+EOF
+}
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+threads=1000 repeats=5 stacktop=${STACKTOP:-$root/build/stacktop} fixtures=${FIXTURES:-}
+with_eu_stack=1
+while [ $# -gt 0 ]; do
+  case $1 in
+  --threads) threads=$2; shift 2 ;;
+  --repeats) repeats=$2; shift 2 ;;
+  --stacktop) stacktop=$2; shift 2 ;;
+  --fixtures) fixtures=$2; shift 2 ;;
+  --no-eu-stack) with_eu_stack=0; shift ;;
+  -h | --help) usage; exit 0 ;;
+  *) usage >&2; exit 2 ;;
+  esac
+done
+[ -n "$fixtures" ] || fixtures=$(dirname "$stacktop")/fixtures
+[ -x "$stacktop" ] || { echo "stacks_bench: $stacktop is not an executable" >&2; exit 1; }
+[ -x "$fixtures/many_threads" ] || { echo "stacks_bench: no $fixtures/many_threads" >&2; exit 1; }
+if [ "$with_eu_stack" = 1 ] && ! command -v eu-stack >/dev/null; then
+  echo "stacks_bench: eu-stack not installed (apt-get install elfutils) or use --no-eu-stack" >&2
+  exit 1
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/stacks-bench.XXXXXX")
+fixture_pid=
+cleanup() {
+  [ -n "$fixture_pid" ] && kill -TERM "$fixture_pid" 2>/dev/null
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+gap="$tmp/gap"
+"$fixtures/many_threads" "$threads" --gap-file "$gap" >"$tmp/fixture.out" 2>&1 &
+fixture_pid=$!
+for _ in $(seq 1 200); do
+  grep -q '^ready ' "$tmp/fixture.out" 2>/dev/null && break
+  sleep 0.05
+done
+grep -q '^ready ' "$tmp/fixture.out" || { echo "stacks_bench: fixture did not start" >&2; exit 1; }
+
+now() { date +%s.%N; }
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+max_gap_us() { awk '/^max_gap_us/ { print $2 }' "$gap"; }
+# Clears the spinner's maximum and waits until the fixture has taken the reset into account.
+reset_gap() {
+  touch "$gap.reset"
+  while [ -e "$gap.reset" ]; do sleep 0.02; done
+  sleep 0.15
+}
+
+# run_tool NAME COMMAND...: R runs; NAME.wall and NAME.gap get one line per run.
+run_tool() {
+  local name=$1
+  shift
+  : >"$tmp/$name.wall"
+  : >"$tmp/$name.gap"
+  for _ in $(seq 1 "$repeats"); do
+    reset_gap
+    local start end
+    start=$(now)
+    "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" || {
+      echo "stacks_bench: $name failed: $(head -c 500 "$tmp/$name.err")" >&2
+      exit 1
+    }
+    end=$(now)
+    sleep 0.25 # the spinner reports every 100 ms
+    awk -v a="$start" -v b="$end" 'BEGIN { printf "%.4f\n", b - a }' >>"$tmp/$name.wall"
+    max_gap_us >>"$tmp/$name.gap"
+  done
+}
+
+# Baseline: how long the spinner is paused with no tool at all (scheduler noise).
+: >"$tmp/idle.gap"
+for _ in $(seq 1 "$repeats"); do
+  reset_gap
+  sleep 0.3
+  max_gap_us >>"$tmp/idle.gap"
+done
+
+: >"$tmp/stop.max"
+: >"$tmp/stop.p99"
+run_stacktop() {
+  "$stacktop" stacks "$fixture_pid" --format json >"$tmp/stacktop.json"
+  python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = d["stop_us"]
+open(sys.argv[2], "a").write("%d\n" % s["max"])
+open(sys.argv[3], "a").write("%d\n" % s["p99"])
+' "$tmp/stacktop.json" "$tmp/stop.max" "$tmp/stop.p99"
+}
+run_tool stacktop run_stacktop
+if [ "$with_eu_stack" = 1 ]; then
+  run_tool eu-stack eu-stack -s -i -p "$fixture_pid"
+fi
+
+st_wall=$(median <"$tmp/stacktop.wall")
+st_gap=$(median <"$tmp/stacktop.gap")
+stop_max=$(sort -n "$tmp/stop.max" | tail -1)
+stop_p99=$(median <"$tmp/stop.p99")
+idle_gap=$(median <"$tmp/idle.gap")
+printf 'fixture: %d blocked threads + 1 spinning; %d runs per tool; %s\n' "$threads" "$repeats" \
+  "$(nproc) CPUs, $(uname -r)"
+printf '%-10s wall %8.1f ms (median)   spinner pause %7d us (median of runs)\n' idle 0 "$idle_gap"
+printf '%-10s wall %8.1f ms (median)   spinner pause %7d us (median of runs)\n' stacktop \
+  "$(awk -v s="$st_wall" 'BEGIN { print s * 1000 }')" "$st_gap"
+printf '%-10s stop p99 %d us (median of runs), max %d us (worst run)\n' stacktop "$stop_p99" \
+  "$stop_max"
+status=0
+if [ "$with_eu_stack" = 1 ]; then
+  eu_wall=$(median <"$tmp/eu-stack.wall")
+  eu_gap=$(median <"$tmp/eu-stack.gap")
+  printf '%-10s wall %8.1f ms (median)   spinner pause %7d us (median of runs)\n' eu-stack \
+    "$(awk -v s="$eu_wall" 'BEGIN { print s * 1000 }')" "$eu_gap"
+  speedup=$(awk -v a="$eu_wall" -v b="$st_wall" 'BEGIN { printf "%.1f", a / b }')
+  echo "speedup: ${speedup}x (target >= 10x)"
+  awk -v s="$speedup" 'BEGIN { exit !(s >= 10) }' || { echo "MISSED: speedup"; status=3; }
+fi
+[ "$stop_p99" -le 100 ] || { echo "MISSED: stop p99 $stop_p99 us > 100 us"; status=3; }
+[ "$stop_max" -le 1000 ] || { echo "MISSED: stop max $stop_max us > 1000 us"; status=3; }
+exit $status
