@@ -74,6 +74,48 @@ void app_rebuild_rows(struct app *app)
     }
 }
 
+void app_open_stacks(struct app *app, bool recapture)
+{
+    pid_t pid = app->stacks.pid;
+    if (!recapture) {
+        if (app->selected_index < 0)
+            return;
+        const struct proc_entry *e = app->rows[app->selected_index].entry;
+        pid = e->is_thread ? e->tgid : e->pid;
+    }
+    struct app_stacks *s = &app->stacks;
+    enum stacks_grouping grouping = s->have ? s->snapshot.grouping : STACKS_GROUP_STACK;
+    if (s->have)
+        stacks_snapshot_free(&s->snapshot);
+    s->have = false;
+    s->pid = pid;
+    s->error[0] = '\0';
+    if (!recapture) {
+        s->selected = s->scroll = 0;
+        s->expanded = false;
+        s->detail_scroll = 0;
+    }
+    app->view = VIEW_STACKS;
+    /* The capture takes milliseconds; say so in case it takes longer. */
+    draw_fill(LINES - 1, 0, COLS, THEME_FOOTER);
+    draw_printf(LINES - 1, 0, COLS, THEME_FOOTER, "capturing the stacks of %d ...", (int)pid);
+    refresh();
+    const struct capture_options options = {
+        .unwinder = CAPTURE_UNWINDER_DEFAULT,
+        .stop_deadline_ms = 10,
+        .symbolize = true,
+    };
+    if (stacks_snapshot_take(pid, &options, grouping, &s->snapshot, s->error, sizeof s->error) < 0)
+        return;
+    s->have = true;
+    char err[256];
+    if (app->collector.store &&
+        stacks_snapshot_store(&s->snapshot, app->collector.store, err, sizeof err) < 0)
+        app_set_status(app, "snapshot not saved: %s", err);
+    else if (app->collector.recording)
+        app_set_status(app, "snapshot %lld saved", (long long)s->snapshot.snapshot_id);
+}
+
 void app_open_details(struct app *app)
 {
     if (app->selected_index < 0)
@@ -143,11 +185,17 @@ static void draw_footer(struct app *app, int y, int cols)
         }
     }
 
-    /* Right side: FROZEN, then where the session goes. */
+    /* Right side: FROZEN, then the view's figures or where the session goes. */
     char right[PATH_MAX + 64];
     enum theme_role right_role = THEME_STATUS;
+    const struct view_ops *ops = views_get(app->view);
+    char view_right[256] = "";
+    if (ops->footer_right)
+        ops->footer_right(app, view_right, sizeof view_right);
     if (app->status[0] && app_now() < app->status_until) {
         snprintf(right, sizeof right, "%s", app->status);
+    } else if (view_right[0]) {
+        snprintf(right, sizeof right, "%s", view_right);
     } else if (app->collector.record_error[0]) {
         snprintf(right, sizeof right, "%s", app->collector.record_error);
         right_role = THEME_WARNING;
@@ -498,6 +546,8 @@ int app_run(const struct options *options, int argc, char **argv)
     if (signo)
         fprintf(stderr, "stacktop: stopped by signal %d\n", signo);
     proc_details_free(&app.details.facts);
+    if (app.stacks.have)
+        stacks_snapshot_free(&app.stacks.snapshot);
     free(app.rows);
     for (size_t i = 0; i < app.theme_count; i++)
         free(app.theme_names[i]);

@@ -19,6 +19,7 @@
 #include "collector.h"
 #include "options.h"
 #include "procview.h"
+#include "stacks_snapshot.h"
 #include "store.h"
 #include "theme.h"
 
@@ -27,6 +28,7 @@ enum view_id {
     VIEW_PROCESSES, /* the process table (main view) */
     VIEW_DETAILS,   /* one process: identity, threads, sparklines */
     VIEW_HELP,      /* keys, generated from the binding table */
+    VIEW_STACKS,    /* every thread's stack of one process, grouped */
     VIEW_COUNT
 };
 
@@ -61,6 +63,18 @@ struct app_details {
     int scroll;                /* first thread row shown */
 };
 
+/* Stacks view state. */
+struct app_stacks {
+    struct stacks_snapshot snapshot; /* the last capture and its analysis */
+    bool have;                       /* snapshot holds a capture */
+    pid_t pid;                       /* process captured */
+    char error[512];                 /* why there is no capture ("permission denied: ...") */
+    long selected;                   /* selected group */
+    long scroll;                     /* first group shown */
+    bool expanded;                   /* the selected group's stack and members are shown */
+    int detail_scroll;               /* first line of the expanded part */
+};
+
 /* The whole console. */
 struct app {
     const struct options *options;        /* command line */
@@ -87,6 +101,7 @@ struct app {
     int sort_menu_index;                  /* highlighted entry of the sort menu */
     struct app_details details;           /* details view */
     int help_scroll;                      /* first help line shown */
+    struct app_stacks stacks;             /* stacks view */
     char status[256];                     /* transient message for the footer */
     double status_until;                  /* monotonic time at which status expires */
     double next_refresh;                  /* monotonic time of the next refresh */
@@ -104,6 +119,8 @@ void app_rebuild_rows(struct app *app);
 void app_select_index(struct app *app, long index);
 /* Shows a message in the footer for a few seconds. */
 void app_set_status(struct app *app, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Captures the selected process's stacks (or recaptures the shown one) and opens the view. */
+void app_open_stacks(struct app *app, bool recapture);
 /* Opens the details view for the selected process. */
 void app_open_details(struct app *app);
 /* Loads and activates a theme by name; problems (file:line) go to the footer. Returns the

@@ -194,6 +194,59 @@ static void action_details(struct app *app)
     app_open_details(app);
 }
 
+static void action_stacks(struct app *app)
+{
+    app_open_stacks(app, false);
+}
+
+/* ---- actions: stacks view ---- */
+
+static void action_stacks_up(struct app *app)
+{
+    if (app->stacks.selected > 0)
+        app->stacks.selected--;
+    app->stacks.detail_scroll = 0;
+}
+
+static void action_stacks_down(struct app *app)
+{
+    app->stacks.selected++; /* clamped when drawn */
+    app->stacks.detail_scroll = 0;
+}
+
+static void action_stacks_expand(struct app *app)
+{
+    app->stacks.expanded = !app->stacks.expanded;
+    app->stacks.detail_scroll = 0;
+}
+
+static void action_stacks_grouping(struct app *app)
+{
+    if (!app->stacks.have)
+        return;
+    enum stacks_grouping next =
+        (enum stacks_grouping)((app->stacks.snapshot.grouping + 1) % STACKS_GROUP_COUNT);
+    stacks_snapshot_regroup(&app->stacks.snapshot, next);
+    app->stacks.selected = 0;
+    app->stacks.scroll = 0;
+    app_set_status(app, "grouped by %s", stacks_grouping_name(next));
+}
+
+static void action_stacks_recapture(struct app *app)
+{
+    app_open_stacks(app, true);
+}
+
+static void action_stacks_page_down(struct app *app)
+{
+    app->stacks.detail_scroll += 10; /* clamped when drawn */
+}
+
+static void action_stacks_page_up(struct app *app)
+{
+    app->stacks.detail_scroll = app->stacks.detail_scroll > 10 ? app->stacks.detail_scroll - 10 : 0;
+}
+
 /* ---- actions: details and help (scrolling) ---- */
 
 static void action_details_up(struct app *app)
@@ -230,6 +283,8 @@ static const struct key_binding key_table[] = {
     {KEY_BACKSPACE, "Backspace", KEY_SCOPE_DETAILS, action_back, "back to the process table"},
     {KEY_LEFT, "Left", KEY_SCOPE_DETAILS, action_back, "back to the process table"},
     {KEY_BACKSPACE, "Backspace", KEY_SCOPE_HELP, action_back, "back to the process table"},
+    {KEY_BACKSPACE, "Backspace", KEY_SCOPE_STACKS, action_back, "back to the process table"},
+    {KEY_LEFT, "Left", KEY_SCOPE_STACKS, action_back, "back to the process table"},
 
     {KEY_UP, "Up", KEY_SCOPE_PROCESSES, action_up, "select the previous process"},
     {'k', "k", KEY_SCOPE_PROCESSES, action_up, "select the previous process"},
@@ -261,6 +316,8 @@ static const struct key_binding key_table[] = {
     {'N', "N", KEY_SCOPE_PROCESSES, action_sort_pid, "sort by PID"},
     {'H', "H", KEY_SCOPE_PROCESSES, action_threads, "show / hide thread rows"},
     {'K', "K", KEY_SCOPE_PROCESSES, action_kernel_threads, "show / hide kernel threads"},
+    {'s', "s", KEY_SCOPE_PROCESSES, action_stacks,
+     "stacks of the selected process: every thread, grouped (attaches for microseconds)"},
     {'\r', "Enter", KEY_SCOPE_PROCESSES, action_details,
      "details of the selected process: threads and history"},
     {'\n', "Enter", KEY_SCOPE_PROCESSES, action_details,
@@ -270,6 +327,19 @@ static const struct key_binding key_table[] = {
 
     {KEY_UP, "Up", KEY_SCOPE_DETAILS, action_details_up, "scroll the thread list"},
     {KEY_DOWN, "Down", KEY_SCOPE_DETAILS, action_details_down, "scroll the thread list"},
+    {KEY_UP, "Up", KEY_SCOPE_STACKS, action_stacks_up, "select a group"},
+    {KEY_DOWN, "Down", KEY_SCOPE_STACKS, action_stacks_down, "select a group"},
+    {'\r', "Enter", KEY_SCOPE_STACKS, action_stacks_expand,
+     "expand / collapse the group: whole stack with inline frames, and its threads"},
+    {'\n', "Enter", KEY_SCOPE_STACKS, action_stacks_expand,
+     "expand / collapse the group: whole stack with inline frames, and its threads"},
+    {KEY_ENTER, "Enter", KEY_SCOPE_STACKS, action_stacks_expand,
+     "expand / collapse the group: whole stack with inline frames, and its threads"},
+    {'g', "g", KEY_SCOPE_STACKS, action_stacks_grouping,
+     "group by: whole stack, top frame, top user frame, start frame"},
+    {'r', "r", KEY_SCOPE_STACKS, action_stacks_recapture, "capture again"},
+    {KEY_NPAGE, "PgDn", KEY_SCOPE_STACKS, action_stacks_page_down, "scroll the expanded group"},
+    {KEY_PPAGE, "PgUp", KEY_SCOPE_STACKS, action_stacks_page_up, "scroll the expanded group"},
     {KEY_UP, "Up", KEY_SCOPE_HELP, action_help_up, "scroll"},
     {KEY_DOWN, "Down", KEY_SCOPE_HELP, action_help_down, "scroll"},
 };
@@ -282,6 +352,7 @@ static enum key_scope scope_of_view(enum view_id view)
         [VIEW_PROCESSES] = KEY_SCOPE_PROCESSES,
         [VIEW_DETAILS] = KEY_SCOPE_DETAILS,
         [VIEW_HELP] = KEY_SCOPE_HELP,
+        [VIEW_STACKS] = KEY_SCOPE_STACKS,
     };
     return scopes[view];
 }
@@ -314,9 +385,8 @@ size_t keys_help_lines(char lines[][128], size_t max)
         enum key_scope scope; /* bindings of this scope */
         const char *title;    /* section heading */
     } sections[] = {
-        {KEY_SCOPE_GLOBAL, "Everywhere"},
-        {KEY_SCOPE_PROCESSES, "Process table"},
-        {KEY_SCOPE_DETAILS, "Details view"},
+        {KEY_SCOPE_GLOBAL, "Everywhere"},    {KEY_SCOPE_PROCESSES, "Process table"},
+        {KEY_SCOPE_DETAILS, "Details view"}, {KEY_SCOPE_STACKS, "Stacks view"},
         {KEY_SCOPE_HELP, "Help view"},
     };
     size_t count = 0;

@@ -16,6 +16,7 @@ enum key_scope {
     KEY_SCOPE_PROCESSES, /* the process table */
     KEY_SCOPE_DETAILS,   /* the details view */
     KEY_SCOPE_HELP,      /* the help view */
+    KEY_SCOPE_STACKS,    /* the stacks view */
 };
 
 /* One key binding. */

@@ -8,6 +8,7 @@
 #include "app.h"
 #include "batch.h"
 #include "options.h"
+#include "stacks_snapshot.h"
 
 #define STACKTOP_VERSION "0.1.0"
 
@@ -29,6 +30,8 @@ int main(int argc, char **argv)
         printf("stacktop %s\n", STACKTOP_VERSION);
         return 0;
     }
+    if (options.subcommand && strcmp(options.subcommand, "stacks") == 0)
+        return stacks_command_run(&options, argc, argv);
     if (options.subcommand) {
         fprintf(stderr, "stacktop: '%s' is not implemented in this version yet\n",
                 options.subcommand);

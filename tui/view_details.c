@@ -294,4 +294,4 @@ static void details_footer(char *buf, size_t buflen)
     snprintf(buf, buflen, "Esc Back|Up/Down Threads|q Quit");
 }
 
-const struct view_ops view_details_ops = {"Details", false, details_draw, details_footer};
+const struct view_ops view_details_ops = {"Details", false, details_draw, details_footer, NULL};

@@ -40,4 +40,4 @@ static void help_footer(char *buf, size_t buflen)
     snprintf(buf, buflen, "Esc Back|Up/Down Scroll|q Quit");
 }
 
-const struct view_ops view_help_ops = {"Help", false, help_draw, help_footer};
+const struct view_ops view_help_ops = {"Help", false, help_draw, help_footer, NULL};

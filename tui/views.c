@@ -9,6 +9,7 @@ const struct view_ops *views_get(enum view_id id)
         [VIEW_PROCESSES] = &view_processes_ops,
         [VIEW_DETAILS] = &view_details_ops,
         [VIEW_HELP] = &view_help_ops,
+        [VIEW_STACKS] = &view_stacks_ops,
     };
     return table[id];
 }
