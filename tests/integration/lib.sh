@@ -313,3 +313,6 @@ st_pass() {
     echo "PASS $ST_NAME${1:+: $1}"
     exit 0
 }
+
+# The schema version this build writes (PRAGMA user_version of a fresh session file).
+st_schema_version() { sed -n 's/^#define STORE_SCHEMA_VERSION \([0-9]*\).*/\1/p' "$SOURCE_DIR/store/store.h"; }

@@ -145,7 +145,7 @@ grep -qF "stacktop: session saved to $db" "$err" || bfail "stderr does not name 
 [ ! -e "$db-wal" ] || bfail "WAL file left behind"
 [ "$(stat -c %a "$db")" = 600 ] || bfail "session file mode $(stat -c %a "$db"), expected 600"
 if command -v sqlite3 >/dev/null; then
-    [ "$(sqlite3 "$db" 'pragma user_version')" = 1 ] || bfail "user_version is not 1"
+    [ "$(sqlite3 "$db" 'pragma user_version')" = "$(st_schema_version)" ] || bfail "user_version is not $(st_schema_version)"
 fi
 
 rm -rf "$XDG_STATE_HOME/stacktop"

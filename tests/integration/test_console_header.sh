@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The console's header (CPU bars, Mem, Swp, tasks, load), the footer's "rec PATH" under
-# $XDG_STATE_HOME/stacktop/, and a clean session file after q (user_version 1, no WAL left).
+# $XDG_STATE_HOME/stacktop/, and a clean session file after q (user_version = the schema version, no WAL left).
 source "$TEST_LIB"
 
 st_start 200 40 -d 0.5
@@ -62,7 +62,7 @@ mode=$(stat -c %a "$path")
 [ ! -e "$path-shm" ] || st_fail "a shared-memory file was left behind: $path-shm"
 if command -v sqlite3 >/dev/null; then
     version=$(sqlite3 "$path" 'pragma user_version') || st_fail "sqlite3 cannot read $path"
-    [ "$version" = 1 ] || st_fail "user_version is '$version', expected 1"
+    [ "$version" = "$(st_schema_version)" ] || st_fail "user_version is '$version', expected $(st_schema_version)"
     mode=$(sqlite3 "$path" 'pragma journal_mode')
     [ "$mode" = delete ] || st_fail "journal_mode is '$mode' after a clean close, expected delete"
     check=$(sqlite3 "$path" 'pragma quick_check')
