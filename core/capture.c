@@ -11,7 +11,10 @@
  *     deadline (D state) is released even if it stops later, and stacktop never leaves a
  *     thread of the target stopped, whatever the console does next;
  *   - a stop window runs from PTRACE_INTERRUPT to the return of PTRACE_DETACH, and nothing
- *     slow (symbolization, /proc reads, allocation of results) happens inside one;
+ *     slow (symbolization, /proc reads, allocation of results) happens inside one; in the
+ *     default mode not even the unwind: the window holds GETREGSET and one process_vm_readv
+ *     of the stack top, and the walk runs on that copy after the detach (consistent mode
+ *     walks while every thread is stopped, as the memory is then consistent anyway);
  *   - per-thread failures (exited, did not stop, cannot unwind) are recorded in the thread's
  *     error and never fail the capture; only whole-process problems return -1.
  */
@@ -22,6 +25,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +69,8 @@ struct capture_job {
     pid_t fatal_tid;                       /* the thread the fatal error came from */
     char fatal_message[256];               /* message of a whole-capture failure */
     size_t captured;                       /* threads whose stack was taken */
+    bool unwind_while_stopped;             /* walk each stack before the detach (the former
+                                              default; STACKTOP_UNWIND_WHILE_STOPPED=1) */
 };
 
 /* A thread held by the worker between its seize and its detach. */
@@ -79,10 +85,11 @@ struct held_thread {
 
 /* ---- /proc facts (read without stopping anything) ---- */
 
-/* Reads a whole small file into buf (NUL-terminated). Returns its length or -1 (errno). */
-static ssize_t read_small_file(const char *path, char *buf, size_t size)
+/* Reads a whole small file, path relative to directory dir (or AT_FDCWD), into buf
+ * (NUL-terminated). Returns its length or -1 (errno). */
+static ssize_t read_small_file_at(int dir, const char *path, char *buf, size_t size)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = openat(dir, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
     size_t used = 0;
@@ -103,6 +110,12 @@ static ssize_t read_small_file(const char *path, char *buf, size_t size)
     close(fd);
     buf[used] = '\0';
     return (ssize_t)used;
+}
+
+/* Reads a whole small file into buf (NUL-terminated). Returns its length or -1 (errno). */
+static ssize_t read_small_file(const char *path, char *buf, size_t size)
+{
+    return read_small_file_at(AT_FDCWD, path, buf, size);
 }
 
 /* The number after "Name:\t" in /proc/PID/status (e.g. TracerPid, Tgid); -1 if absent. */
@@ -164,23 +177,29 @@ static int read_thread_facts(pid_t pid, struct capture_thread *thread, struct sy
     char path[96], buf[1024];
     struct procfs_stat stat;
     thread->syscall = -2;
-    snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid, (int)thread->tid);
-    ssize_t len = read_small_file(path, buf, sizeof buf);
-    if (len < 0 || procfs_parse_stat(buf, (size_t)len, &stat) != 0)
+    /* three files of one directory: resolve /proc/PID/task/TID once (1000 threads make the
+     * path walks a visible share of a capture) */
+    snprintf(path, sizeof path, "/proc/%d/task/%d", (int)pid, (int)thread->tid);
+    int dir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0)
         return -1;
+    ssize_t len = read_small_file_at(dir, "stat", buf, sizeof buf);
+    if (len < 0 || procfs_parse_stat(buf, (size_t)len, &stat) != 0) {
+        close(dir);
+        return -1;
+    }
     snprintf(thread->name, sizeof thread->name, "%s", stat.comm);
     thread->state = stat.state;
     thread->cpu_ticks = stat.utime_ticks + stat.stime_ticks;
     thread->is_kernel_thread = (stat.flags & PROCFS_PF_KTHREAD) != 0;
 
-    snprintf(path, sizeof path, "/proc/%d/task/%d/wchan", (int)pid, (int)thread->tid);
-    len = read_small_file(path, buf, sizeof buf);
+    len = read_small_file_at(dir, "wchan", buf, sizeof buf);
     if (len >= 0)
         procfs_parse_wchan(buf, (size_t)len, thread->wchan, sizeof thread->wchan);
 
-    snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", (int)pid, (int)thread->tid);
-    if (read_small_file(path, buf, sizeof buf) >= 0)
+    if (read_small_file_at(dir, "syscall", buf, sizeof buf) >= 0)
         parse_syscall(buf, thread, hint != NULL ? hint : &unused);
+    close(dir);
     return 0;
 }
 
@@ -300,6 +319,16 @@ static int check_process(pid_t pid, struct capture_result *out, char *err, size_
                  (int)pid, tracer, tracer_comm);
         return -1;
     }
+    /* /proc/PID/maps needs the same ptrace access check as attaching (PTRACE_MODE_READ):
+     * when it is refused, say what is missing before the unwinders fail on it */
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    int maps = open(path, O_RDONLY | O_CLOEXEC);
+    if (maps < 0 && (errno == EACCES || errno == EPERM)) {
+        explain_permission(pid, err, errlen);
+        return -1;
+    }
+    if (maps >= 0)
+        close(maps);
     return 0;
 }
 
@@ -379,7 +408,7 @@ static int stop_wait(struct capture_job *job, struct held_thread *held)
     return -1;
 }
 
-/* Takes the registers and unwinds a stopped thread. */
+/* Takes the registers and unwinds a stopped thread (live memory: it must stay stopped). */
 static void stop_unwind(struct unwind_session *session, struct held_thread *held,
                         bool others_stopped)
 {
@@ -401,8 +430,37 @@ static void stop_unwind(struct unwind_session *session, struct held_thread *held
     thread->pc_count = output.count;
 }
 
+/* Takes what the unwind needs while the thread is stopped: its registers and the top of its
+ * stack (one process_vm_readv). Returns 0; -1 when the stack could not be copied (the caller
+ * unwinds live instead, still stopped) or the registers not read (error set). */
+static int stop_copy(struct unwind_session *session, struct held_thread *held,
+                     struct attach_registers *regs)
+{
+    if (attach_get_registers(held->thread->tid, regs) != 0) {
+        thread_error(held->thread, "cannot read its registers: %s", strerror(errno));
+        return -1;
+    }
+    return unwind_copy_stack(session, regs);
+}
+
+/* Unwinds a resumed thread from what stop_copy took. */
+static void unwind_copied(struct unwind_session *session, struct capture_thread *thread,
+                          const struct attach_registers *regs)
+{
+    struct unwind_output output = {
+        .pcs = thread->pcs,
+        .pc_is_return = thread->pc_is_return,
+        .capacity = CAPTURE_MAX_FRAMES,
+        .count = 0,
+    };
+    char err[160];
+    if (unwind_thread_from_copy(session, thread->tid, regs, &output, err, sizeof err) != 0)
+        snprintf(thread->error, sizeof thread->error, "%s", err);
+    thread->pc_count = output.count;
+}
+
 /* Detaches a stopped thread and closes its stop window. */
-static void stop_end(struct capture_job *job, struct held_thread *held)
+static void stop_end(struct held_thread *held)
 {
     struct capture_thread *thread = held->thread;
     if (attach_detach(thread->tid, &held->stop) != 0 && thread->error[0] == '\0')
@@ -410,22 +468,42 @@ static void stop_end(struct capture_job *job, struct held_thread *held)
     thread->stop_ns = attach_now_ns() - held->interrupted_ns;
     held->stopped = false;
     held->seized = false;
-    if (thread->pc_count > 0)
-        job->captured++;
 }
 
 /* Threads that missed the deadline may stop a little later: release them promptly. Those
- * still running when this gives up are detached by the kernel when the worker exits. */
-static void release_late_threads(struct held_thread *held, size_t count)
+ * still running when this gives up are detached by the kernel when the worker exits. With
+ * take_stacks (one-by-one mode), a thread that was merely waiting for a CPU (state R on a
+ * busy machine) and stops now is captured after all, like any other: registers and stack
+ * copy, detach, unwind; its stop window counts from the interrupt. */
+static void release_late_threads(struct capture_job *job, struct unwind_session *session,
+                                 struct held_thread *held, size_t count, bool take_stacks)
 {
     int64_t give_up = attach_now_ns() + (int64_t)CAPTURE_LATE_STOP_WAIT_MS * 1000000;
     for (size_t i = 0; i < count; i++) {
         if (!held[i].late || !held[i].seized)
             continue;
-        struct attach_stop stop;
-        if (attach_wait_stop(held[i].thread->tid, give_up, &stop) == ATTACH_WAIT_STOPPED)
-            attach_detach(held[i].thread->tid, &stop);
-        held[i].seized = false;
+        struct capture_thread *thread = held[i].thread;
+        if (attach_wait_stop(thread->tid, give_up, &held[i].stop) != ATTACH_WAIT_STOPPED) {
+            held[i].seized = false;
+            continue;
+        }
+        held[i].stopped = true;
+        struct attach_registers regs;
+        if (take_stacks && !job->unwind_while_stopped &&
+            attach_get_registers(thread->tid, &regs) == 0 &&
+            unwind_copy_stack(session, &regs) == 0) {
+            char late_error[sizeof thread->error];
+            snprintf(late_error, sizeof late_error, "%s", thread->error);
+            stop_end(&held[i]);
+            thread->error[0] = '\0';
+            unwind_copied(session, thread, &regs);
+            if (thread->pc_count > 0)
+                job->captured++;
+            else if (thread->error[0] == '\0')
+                snprintf(thread->error, sizeof thread->error, "%s", late_error);
+        } else {
+            stop_end(&held[i]);
+        }
     }
 }
 
@@ -435,7 +513,9 @@ static bool thread_is_capturable(const struct capture_thread *thread)
     return thread->error[0] == '\0' && thread->state != 'Z' && thread->state != 'X';
 }
 
-/* One thread at a time: seize, interrupt, wait, unwind, detach. */
+/* One thread at a time: seize, interrupt, wait, copy registers and stack top, detach, then
+ * unwind from the copy with the thread running again (DESIGN.md: "stop one thread, copy what
+ * is needed, resume it"). When the stack cannot be copied, it is walked while stopped. */
 static void capture_one_by_one(struct capture_job *job, struct unwind_session *session,
                                struct held_thread *held)
 {
@@ -451,12 +531,22 @@ static void capture_one_by_one(struct capture_job *job, struct unwind_session *s
         }
         if (stop_wait(job, &held[i]) != 0)
             continue;
-        stop_unwind(session, &held[i], false);
-        stop_end(job, &held[i]);
+        struct attach_registers regs;
+        if (!job->unwind_while_stopped && stop_copy(session, &held[i], &regs) == 0) {
+            stop_end(&held[i]);
+            unwind_copied(session, held[i].thread, &regs);
+        } else {
+            if (held[i].thread->error[0] == '\0')
+                stop_unwind(session, &held[i], false); /* no copy: walk it while stopped */
+            stop_end(&held[i]);
+        }
+        if (held[i].thread->pc_count > 0)
+            job->captured++;
     }
 }
 
-/* Every thread at once: seize and interrupt all, wait for all, unwind all, detach all. */
+/* Every thread at once: seize and interrupt all, wait for all, unwind all (live memory,
+ * consistent because nothing runs), detach all. */
 static void capture_consistent(struct capture_job *job, struct unwind_session *session,
                                struct held_thread *held)
 {
@@ -473,9 +563,13 @@ static void capture_consistent(struct capture_job *job, struct unwind_session *s
     for (size_t i = 0; i < out->thread_count && job->fatal_errno == 0; i++)
         if (held[i].stopped)
             stop_unwind(session, &held[i], true);
-    for (size_t i = 0; i < out->thread_count; i++)
-        if (held[i].stopped)
-            stop_end(job, &held[i]);
+    for (size_t i = 0; i < out->thread_count; i++) {
+        if (!held[i].stopped)
+            continue;
+        stop_end(&held[i]);
+        if (held[i].thread->pc_count > 0)
+            job->captured++;
+    }
 }
 
 /* Walks a few blocked threads' stacks (distinct user PCs) before the first stop. */
@@ -520,7 +614,7 @@ static void *capture_worker(void *arg)
         capture_consistent(job, session, held);
     else
         capture_one_by_one(job, session, held);
-    release_late_threads(held, out->thread_count);
+    release_late_threads(job, session, held, out->thread_count, !job->options->consistent);
 
     free(held);
     unwind_session_free(session);
@@ -587,14 +681,72 @@ static void add_new_threads(struct capture_result *out)
         qsort(out->threads, out->thread_count, sizeof *out->threads, compare_threads);
 }
 
-/* Resolves every thread's PCs into frames (every thread runs again by now). */
-static void symbolize(struct capture_result *out, const struct capture_options *options)
+/* The symbolizer, loaded on a thread of its own while the capture runs: opening the modules'
+ * debug info (libc's is compressed: tens of milliseconds of inflating) then overlaps the
+ * /proc reads and the stops instead of following them. */
+struct symbolizer_warmup {
+    struct symbolizer *symbolizer; /* loaded by the thread; touched by nobody else meanwhile */
+    pid_t pid;                     /* the process */
+    pthread_t thread;              /* the loading thread */
+    bool started;                  /* thread runs (join it) */
+    bool loaded;                   /* symbolizer_load_process succeeded */
+    char err[200];                 /* its error otherwise */
+};
+
+/* The loading thread: loads the process's modules, then resolves the PC where the main
+ * thread waits in a system call (/proc/PID/syscall), which opens libc's DWARF. At SCHED_IDLE,
+ * so that it never delays a target thread on its way to a stop. */
+static void *symbolizer_warmup_run(void *arg)
 {
-    struct symbolizer *symbolizer = options->symbolizer;
-    if (symbolizer == NULL)
-        symbolizer = out->symbolizer = symbolizer_new();
+    struct symbolizer_warmup *warmup = arg;
+    struct sched_param idle = {.sched_priority = 0};
+    pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
+    if (symbolizer_load_process(warmup->symbolizer, warmup->pid, warmup->err, sizeof warmup->err) !=
+        0)
+        return NULL;
+    warmup->loaded = true;
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/syscall", (int)warmup->pid);
+    struct capture_thread facts = {.tid = warmup->pid};
+    struct syscall_hint hint = {0, 0};
+    if (read_small_file(path, buf, sizeof buf) > 0)
+        parse_syscall(buf, &facts, &hint);
+    if (hint.pc != 0) {
+        struct capture_frame frames[CAPTURE_FRAMES_PER_PC];
+        symbolizer_resolve(warmup->symbolizer, warmup->pid, hint.pc, false, frames,
+                           CAPTURE_FRAMES_PER_PC);
+    }
+    return NULL;
+}
+
+/* Starts loading the symbolizer of out (made here unless the caller gave one). */
+static void symbolizer_warmup_start(struct symbolizer_warmup *warmup, struct capture_result *out,
+                                    const struct capture_options *options)
+{
+    memset(warmup, 0, sizeof *warmup);
+    warmup->pid = out->pid;
+    warmup->symbolizer = options->symbolizer;
+    if (warmup->symbolizer == NULL)
+        warmup->symbolizer = out->symbolizer = symbolizer_new();
+    warmup->started = pthread_create(&warmup->thread, NULL, symbolizer_warmup_run, warmup) == 0;
+}
+
+/* Waits for the loading thread (idempotent). */
+static void symbolizer_warmup_join(struct symbolizer_warmup *warmup)
+{
+    if (warmup->started)
+        pthread_join(warmup->thread, NULL);
+    warmup->started = false;
+}
+
+/* Resolves every thread's PCs into frames (every thread runs again by now). */
+static void symbolize(struct capture_result *out, struct symbolizer_warmup *warmup)
+{
+    symbolizer_warmup_join(warmup);
+    struct symbolizer *symbolizer = warmup->symbolizer;
     char err[200];
-    if (symbolizer_load_process(symbolizer, out->pid, err, sizeof err) != 0) {
+    /* loaded by the warmup before the stops; reloading would open every module again */
+    if (!warmup->loaded && symbolizer_load_process(symbolizer, out->pid, err, sizeof err) != 0) {
         snprintf(out->note, sizeof out->note, "not symbolized: %s", err);
         return;
     }
@@ -651,6 +803,9 @@ int capture_process(pid_t pid, const struct capture_options *options_in, struct 
         snprintf(err, errlen, "process %d does not exist", (int)pid);
         return -1;
     }
+    struct symbolizer_warmup warmup = {.started = false};
+    if (options.symbolize)
+        symbolizer_warmup_start(&warmup, out, &options);
     out->threads = xcalloc(count, sizeof *out->threads);
     out->thread_count = count;
     struct syscall_hint *hints = xcalloc(count, sizeof *hints);
@@ -672,6 +827,8 @@ int capture_process(pid_t pid, const struct capture_options *options_in, struct 
         .out = out,
         .hints = hints,
         .deadline_ns = (int64_t)options.stop_deadline_ms * 1000000,
+        .unwind_while_stopped = getenv("STACKTOP_UNWIND_WHILE_STOPPED") != NULL &&
+                                strcmp(getenv("STACKTOP_UNWIND_WHILE_STOPPED"), "1") == 0,
     };
     pthread_t worker;
     int rc = pthread_create(&worker, NULL, capture_worker, &job);
@@ -702,11 +859,12 @@ int capture_process(pid_t pid, const struct capture_options *options_in, struct 
     }
     compute_stop_stats(out);
     if (options.symbolize)
-        symbolize(out, &options);
+        symbolize(out, &warmup);
     out->captured_us = (uint64_t)(attach_now_ns() - started_ns) / 1000;
     return 0;
 
 free_result:
+    symbolizer_warmup_join(&warmup);
     free(hints);
     capture_result_free(out);
     return -1;

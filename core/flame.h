@@ -16,16 +16,22 @@
 
 /* One node: a frame in a calling context. */
 struct flame_node {
-    const char *name;              /* frame label: function, or "module+0xoff"; interned */
-    const char *module;            /* module path (for colouring by module); interned, or NULL */
-    uint64_t self;                 /* samples whose leaf is this node */
-    uint64_t total;                /* samples in this node's subtree (self included) */
-    struct flame_node *parent;     /* caller; NULL for the root */
-    struct flame_node **children;  /* callees, sorted by name (stable layout) */
-    size_t child_count;            /* entries in children */
-    size_t child_capacity;         /* allocated slots */
-    int depth;                     /* 0 for the root ("all"), 1 for outermost frames */
+    const char *name;             /* frame label: function, or "module+0xoff"; interned */
+    const char *module;           /* module path (for colouring by module); interned, or NULL */
+    uint64_t self;                /* samples whose leaf is this node */
+    uint64_t total;               /* samples in this node's subtree (self included) */
+    struct flame_node *parent;    /* caller; NULL for the root */
+    struct flame_node **children; /* callees, sorted by name (stable layout) */
+    size_t child_count;           /* entries in children */
+    size_t child_capacity;        /* allocated slots */
+    int depth;                    /* 0 for the root ("all"), 1 for outermost frames */
 };
+
+/* Deepest stack kept below the root. Deeper stacks passed to flame_tree_add_frames or
+ * flame_tree_add_names keep their outermost FLAME_MAX_DEPTH frames (the samples count as self
+ * of the last one kept); flame_tree_add_folded rejects such a line. It bounds the recursion of
+ * every walk over the tree. */
+#define FLAME_MAX_DEPTH 1024
 
 struct flame_tree;
 
@@ -34,6 +40,9 @@ void flame_tree_free(struct flame_tree *tree);
 
 /* The root node ("all"): total = every sample added. */
 const struct flame_node *flame_tree_root(const struct flame_tree *tree);
+
+/* Nodes in the tree, the root included (for tests and benchmarks). */
+size_t flame_tree_node_count(const struct flame_tree *tree);
 
 /* Adds count samples of one stack given innermost first (as captured). */
 void flame_tree_add_frames(struct flame_tree *tree, const struct capture_frame *frames,

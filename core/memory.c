@@ -1,7 +1,7 @@
 /*
  * memory: process_vm_readv reader with a direct-mapped page cache (see memory.h).
  *
- * Owns: MEMORY_CACHE_PAGES page buffers per reader.
+ * Owns: MEMORY_CACHE_PAGES page buffers per reader, and one stack copy buffer.
  * Invariants: a slot is valid only when it holds the whole page at its page_address; reads
  * that fail are not cached; nothing here writes to the target.
  */
@@ -17,6 +17,7 @@
 
 #define MEMORY_PAGE_SIZE   4096u /* cache granularity (not necessarily the MMU page size) */
 #define MEMORY_CACHE_PAGES 128u  /* slots: a deep stack plus code and unwind tables */
+#define MEMORY_COPY_MAX    (256u * 1024u) /* largest stack copy (memory_reader_copy_stack) */
 
 /* A read-only range of the target's address space, from /proc/PID/maps. */
 struct memory_range {
@@ -38,6 +39,9 @@ struct memory_reader {
     struct memory_stats stats;                    /* counters for benchmarks */
     struct memory_range *read_only;               /* read-only mappings, sorted by start */
     size_t read_only_count;                       /* entries in read_only */
+    unsigned char *copy;                          /* stack copy (MEMORY_COPY_MAX), lazily */
+    uint64_t copy_address;                        /* target address of copy[0] */
+    size_t copy_length;                           /* bytes held; 0: no copy installed */
 };
 
 /* Loads the read-only mappings of pid (best effort: none when maps cannot be read). */
@@ -94,6 +98,7 @@ void memory_reader_free(struct memory_reader *reader)
     if (reader == NULL)
         return;
     free(reader->read_only);
+    free(reader->copy);
     free(reader);
 }
 
@@ -139,8 +144,66 @@ static const struct memory_page *page_for(struct memory_reader *reader, uint64_t
     return page;
 }
 
+ssize_t memory_reader_copy_stack(struct memory_reader *reader, uint64_t sp, size_t max_bytes)
+{
+    enum { MAX_PIECES = MEMORY_COPY_MAX / MEMORY_PAGE_SIZE + 1 };
+    if (max_bytes > MEMORY_COPY_MAX)
+        max_bytes = MEMORY_COPY_MAX;
+    reader->copy_length = 0;
+    if (reader->copy == NULL)
+        reader->copy = xmalloc(MEMORY_COPY_MAX);
+    /* one remote piece per page: the kernel stops at the first unreadable one, so the copy
+     * ends where the mapping does, and what was copied before it is kept */
+    struct iovec local = {.iov_base = reader->copy, .iov_len = 0};
+    struct iovec remote[MAX_PIECES];
+    int pieces = 0;
+    uint64_t address = sp;
+    while (local.iov_len < max_bytes && pieces < MAX_PIECES) {
+        size_t piece = MEMORY_PAGE_SIZE - (address & (MEMORY_PAGE_SIZE - 1));
+        if (piece > max_bytes - local.iov_len)
+            piece = max_bytes - local.iov_len;
+        remote[pieces].iov_base = (void *)(uintptr_t)address;
+        remote[pieces].iov_len = piece;
+        pieces++;
+        local.iov_len += piece;
+        address += piece;
+    }
+    reader->stats.syscalls++;
+    ssize_t got = process_vm_readv(reader->pid, &local, 1, remote, (unsigned long)pieces, 0);
+    if (got <= 0) {
+        if (got == 0)
+            errno = EFAULT;
+        return -1;
+    }
+    reader->copy_address = sp;
+    reader->copy_length = (size_t)got;
+    return got;
+}
+
+void memory_reader_drop_stack_copy(struct memory_reader *reader)
+{
+    reader->copy_length = 0;
+}
+
+/* Serves [addr, addr + len) from the stack copy when it lies inside. */
+static bool read_from_copy(struct memory_reader *reader, uint64_t addr, void *buf, size_t len)
+{
+    if (reader->copy_length == 0 || addr < reader->copy_address ||
+        addr - reader->copy_address > reader->copy_length ||
+        len > reader->copy_length - (addr - reader->copy_address))
+        return false;
+    memcpy(buf, reader->copy + (addr - reader->copy_address), len);
+    reader->stats.copy_hits++;
+    return true;
+}
+
 int memory_read(struct memory_reader *reader, uint64_t addr, void *buf, size_t len)
 {
+    if (read_from_copy(reader, addr, buf, len))
+        return 0;
+    if (reader->copy_length > 0 &&
+        !page_is_read_only(reader, addr & ~(uint64_t)(MEMORY_PAGE_SIZE - 1)))
+        reader->stats.live_after_copy++;
     unsigned char *out = buf;
     while (len > 0) {
         uint64_t offset = addr & (MEMORY_PAGE_SIZE - 1);

@@ -8,7 +8,10 @@
  *     callers call memory_reader_invalidate() whenever threads may have run (between two
  *     stop windows in the one-thread-at-a-time mode); pages of mappings that were read-only
  *     when the reader was created (code, unwind tables) survive invalidation;
- *   - pages that cannot be read (unmapped, guard pages) are never cached.
+ *   - pages that cannot be read (unmapped, guard pages) are never cached;
+ *   - while a stack copy is installed (memory_reader_copy_stack), reads inside it are served
+ *     from the copy only: it holds the stack as it was at the stop, whatever the thread did
+ *     since; reads of writable memory outside it go to the live process and are counted.
  */
 #ifndef STACKTOP_MEMORY_H
 #define STACKTOP_MEMORY_H
@@ -34,10 +37,22 @@ int memory_read(struct memory_reader *reader, uint64_t addr, void *buf, size_t l
 /* Reads one 64-bit word at addr (any alignment). Returns 0 or -1 like memory_read. */
 int memory_read_word(struct memory_reader *reader, uint64_t addr, uint64_t *out);
 
+/* Copies the top of a stopped thread's stack, [sp, sp + max_bytes) cut at the first page
+ * that cannot be read (the end of the stack mapping), with one process_vm_readv, and serves
+ * later reads inside that range from the copy. Replaces any previous copy. Returns the bytes
+ * copied (> 0), or -1 (errno) with no copy installed. */
+ssize_t memory_reader_copy_stack(struct memory_reader *reader, uint64_t sp, size_t max_bytes);
+
+/* Drops the stack copy: reads go to the target (through the cache) again. */
+void memory_reader_drop_stack_copy(struct memory_reader *reader);
+
 /* Statistics, for benchmarks: process_vm_readv calls made and reads answered by the cache. */
 struct memory_stats {
-    uint64_t syscalls;   /* process_vm_readv calls */
-    uint64_t cache_hits; /* reads served without a syscall */
+    uint64_t syscalls;        /* process_vm_readv calls */
+    uint64_t cache_hits;      /* reads served without a syscall */
+    uint64_t copy_hits;       /* reads served from a stack copy */
+    uint64_t live_after_copy; /* reads of writable memory outside the installed stack copy
+                                 (deeper than the copy): they see the live, running thread */
 };
 void memory_reader_get_stats(const struct memory_reader *reader, struct memory_stats *out);
 

@@ -30,35 +30,39 @@
 
 /* How to sample. */
 struct perf_options {
-    pid_t pid;                /* process to sample (all its threads) */
-    unsigned frequency_hz;    /* samples per second per thread (-F, default 99) */
-    double duration_seconds;  /* how long (-d); used by callers, not by perf itself */
-    bool dwarf;               /* unwind user stacks with DWARF (default true) */
-    unsigned stack_dump_bytes;/* user stack bytes copied per sample for DWARF (default 16384) */
-    bool kernel;              /* include kernel frames when the system permits (default true) */
+    pid_t pid;                 /* process to sample (all its threads) */
+    unsigned frequency_hz;     /* samples per second per thread (-F, default 99) */
+    double duration_seconds;   /* how long (-d); used by callers, not by perf itself */
+    bool dwarf;                /* unwind user stacks with DWARF (default true) */
+    unsigned stack_dump_bytes; /* user stack bytes copied per sample for DWARF (default 16384) */
+    bool kernel;               /* include kernel frames when the system permits (default true) */
 };
 
 /* One unwound and symbolized sample's stack, innermost first. Frame strings belong to the
  * sampler's symbolizer (valid until perf_close). */
 struct perf_stack {
-    pid_t tid;                            /* thread sampled */
-    size_t frame_count;                   /* entries in frames */
-    const struct capture_frame *frames;   /* frames, innermost first (inline frames expanded) */
+    pid_t tid;                          /* thread sampled */
+    size_t frame_count;                 /* entries in frames */
+    const struct capture_frame *frames; /* frames, innermost first (inline frames expanded) */
 };
 
 /* Counters of a sampling session. */
 struct perf_stats {
-    uint64_t samples;          /* samples received */
-    uint64_t lost;             /* samples the kernel dropped (ring buffer full) */
-    uint64_t throttled;        /* throttle events (the kernel lowered the rate) */
-    uint64_t unwind_failures;  /* samples whose DWARF unwind stopped early (fp chain used) */
-    double elapsed_seconds;    /* since perf_start */
-    int threads;               /* threads being sampled now */
-    bool kernel_frames;        /* kernel frames are being recorded */
-    bool process_exited;       /* the target exited: what was sampled is kept */
+    uint64_t samples;         /* samples received */
+    uint64_t lost;            /* samples the kernel dropped (ring buffer full) */
+    uint64_t throttled;       /* throttle events (the kernel lowered the rate) */
+    uint64_t unwind_failures; /* samples whose DWARF unwind stopped early (fp chain used) */
+    double elapsed_seconds;   /* since perf_start */
+    int threads;              /* threads being sampled now */
+    bool kernel_frames;       /* kernel frames are being recorded */
+    bool process_exited;      /* the target exited: what was sampled is kept */
 };
 
 struct perf_session;
+
+/* Fills options with the defaults for pid: 99 Hz, 5 s, DWARF on, 16 KiB of stack per sample,
+ * kernel frames where permitted. (Addition: callers set what differs afterwards.) */
+void perf_options_default(struct perf_options *options, pid_t pid);
 
 /* Opens the events for every thread of options->pid and starts sampling. Returns NULL with a
  * message naming cause and fix: "process 123 does not exist", "perf_event_paranoid is 3:
@@ -70,8 +74,8 @@ struct perf_session *perf_start(const struct perf_options *options, char *err, s
  * samples and calls on_stack for each. Returns the number of samples handled, or -1 with err
  * set on a fatal error. A target that exits is not an error (stats.process_exited). */
 typedef void (*perf_stack_fn)(void *context, const struct perf_stack *stack);
-long perf_poll(struct perf_session *session, int timeout_ms, perf_stack_fn on_stack,
-               void *context, char *err, size_t errlen);
+long perf_poll(struct perf_session *session, int timeout_ms, perf_stack_fn on_stack, void *context,
+               char *err, size_t errlen);
 
 void perf_get_stats(const struct perf_session *session, struct perf_stats *out);
 

@@ -27,9 +27,12 @@
  */
 #include "sanitize.h"
 
+#include <stdlib.h>
+
 #include "xalloc.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* An inclusive range of code points. */
@@ -356,4 +359,24 @@ size_t sanitize_display_width(const char *s, bool utf8)
         remaining -= length;
     }
     return width;
+}
+
+void sanitize_json_string(FILE *out, const char *raw)
+{
+    if (!raw) {
+        fputs("null", out);
+        return;
+    }
+    char *safe = sanitize_dup(raw, true);
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)safe; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(out, "\\u%04x", *p);
+        else
+            fputc(*p, out);
+    }
+    fputc('"', out);
+    free(safe);
 }

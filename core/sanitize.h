@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* Sanitizes in[0..inlen) into out (always NUL-terminated, truncated on a character boundary
  * to outlen). Returns the length written, excluding the NUL. */
@@ -20,6 +21,10 @@ size_t sanitize_string(const char *in, size_t inlen, char *out, size_t outlen, b
 
 /* Convenience: sanitizes a NUL-terminated string into a fresh heap string. */
 char *sanitize_dup(const char *in, bool utf8);
+
+/* Writes raw as a JSON string literal: sanitized first (so no control or bidi character reaches
+ * a report raw), then escaped; NULL is written as null. */
+void sanitize_json_string(FILE *out, const char *raw);
 
 /* Display width in terminal cells of an already-sanitized string (UTF-8 aware: wide CJK
  * characters count 2, combining marks 0). */

@@ -1018,35 +1018,14 @@ void stacks_print_text(const struct capture_result *capture, const struct stacks
 /* ---------------------------------------------------------------------------------------- */
 /* JSON report                                                                               */
 
-/* A JSON string of a target string (sanitized first), or null. */
-static void put_json_string(FILE *out, const char *raw)
-{
-    if (!raw) {
-        fputs("null", out);
-        return;
-    }
-    char *safe = sanitize_dup(raw, true);
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)safe; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(out, "\\%c", *p);
-        else if (*p < 0x20 || *p == 0x7f)
-            fprintf(out, "\\u%04x", *p);
-        else
-            fputc(*p, out);
-    }
-    fputc('"', out);
-    free(safe);
-}
-
 static void put_json_frame(FILE *out, const struct capture_frame *frame)
 {
     fputs("{\"function\": ", out);
-    put_json_string(out, frame->function);
+    sanitize_json_string(out, frame->function);
     fputs(", \"module\": ", out);
-    put_json_string(out, frame->module);
+    sanitize_json_string(out, frame->module);
     fprintf(out, ", \"module_offset\": %" PRIu64 ", \"file\": ", frame->module_offset);
-    put_json_string(out, frame->file);
+    sanitize_json_string(out, frame->file);
     fprintf(out, ", \"line\": %d, \"inline\": %s, \"pc\": \"0x%" PRIx64 "\"}", frame->line,
             frame->is_inline ? "true" : "false", frame->pc);
 }
@@ -1055,7 +1034,7 @@ void stacks_print_json(const struct capture_result *capture, const struct stacks
                        size_t group_count, const struct stacks_lock_report *locks, FILE *out)
 {
     fprintf(out, "{\"pid\": %d, \"comm\": ", (int)capture->pid);
-    put_json_string(out, capture->comm);
+    sanitize_json_string(out, capture->comm);
     fprintf(out,
             ", \"threads\": %zu, \"captured_us\": %" PRIu64 ", \"stop_us\": {\"max\": %" PRIu64
             ", \"p99\": %" PRIu64 ", \"total\": %" PRIu64 "}",
@@ -1067,7 +1046,7 @@ void stacks_print_json(const struct capture_result *capture, const struct stacks
         fprintf(out, ", \"grouping\": \"%s\"", stacks_grouping_name(groups[0].grouping));
     if (capture->note[0]) {
         fputs(", \"note\": ", out);
-        put_json_string(out, capture->note);
+        sanitize_json_string(out, capture->note);
     }
 
     fputs(",\n \"groups\": [", out);
@@ -1077,9 +1056,9 @@ void stacks_print_json(const struct capture_result *capture, const struct stacks
         for (size_t i = 0; i < group->count; i++)
             fprintf(out, "%s%d", i ? ", " : "", (int)capture->threads[group->threads[i]].tid);
         fputs("], \"state\": ", out);
-        put_json_string(out, group->states);
+        sanitize_json_string(out, group->states);
         fputs(", \"names\": ", out);
-        put_json_string(out, group->names);
+        sanitize_json_string(out, group->names);
         fprintf(out, ", \"key_frame\": %zu, \"frames\": [", group->key_frame);
         const struct capture_thread *thread = group->representative;
         for (size_t f = 0; f < thread->frame_count; f++) {
@@ -1099,7 +1078,7 @@ void stacks_print_json(const struct capture_result *capture, const struct stacks
         else
             fputs("null", out);
         fputs(", \"kind\": ", out);
-        put_json_string(out, wait->kind);
+        sanitize_json_string(out, wait->kind);
         fputc('}', out);
     }
     fputs("],\n \"deadlocks\": [", out);
@@ -1116,7 +1095,7 @@ void stacks_print_json(const struct capture_result *capture, const struct stacks
         if (!thread->error[0] && thread->frame_count > 0)
             continue;
         fprintf(out, "%s{\"tid\": %d, \"error\": ", first ? "" : ", ", (int)thread->tid);
-        put_json_string(out, thread->error[0] ? thread->error : "no stack");
+        sanitize_json_string(out, thread->error[0] ? thread->error : "no stack");
         fputc('}', out);
         first = false;
     }

@@ -95,6 +95,23 @@ int unwind_thread(struct unwind_session *session, pid_t tid, const struct attach
     return session->backend->unwind(session->state, tid, regs, out, err, errlen);
 }
 
+int unwind_copy_stack(struct unwind_session *session, const struct attach_registers *regs)
+{
+    uint64_t sp = regs->dwarf[7]; /* rsp */
+    return memory_reader_copy_stack(session->memory, sp, UNWIND_STACK_COPY_BYTES) > 0 ? 0 : -1;
+}
+
+int unwind_thread_from_copy(struct unwind_session *session, pid_t tid,
+                            const struct attach_registers *regs, struct unwind_output *out,
+                            char *err, size_t errlen)
+{
+    /* cached writable pages may predate the stop; the copy itself is served first */
+    memory_reader_invalidate(session->memory);
+    int rc = session->backend->unwind(session->state, tid, regs, out, err, errlen);
+    memory_reader_drop_stack_copy(session->memory);
+    return rc;
+}
+
 void unwind_warm(struct unwind_session *session, pid_t tid, uint64_t sp, uint64_t pc)
 {
     if (!session->warmed_modules && session->backend->warm != NULL)
@@ -115,10 +132,12 @@ void unwind_warm(struct unwind_session *session, pid_t tid, uint64_t sp, uint64_
 }
 
 void unwind_session_memory_stats(const struct unwind_session *session, uint64_t *syscalls,
-                                 uint64_t *cache_hits)
+                                 uint64_t *cache_hits, uint64_t *live_reads)
 {
     struct memory_stats stats;
     memory_reader_get_stats(session->memory, &stats);
     *syscalls = stats.syscalls;
     *cache_hits = stats.cache_hits;
+    if (live_reads != NULL)
+        *live_reads = stats.live_after_copy;
 }

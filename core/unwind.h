@@ -11,6 +11,8 @@
  *     ptrace call of their own;
  *   - unwind_thread may only be called while tid is stopped; caches of target memory are
  *     dropped at each call unless the caller says every thread is still stopped;
+ *   - unwind_copy_stack is called while tid is stopped, unwind_thread_from_copy after it
+ *     was resumed: the walk reads the stack from the copy taken at the stop;
  *   - one session serves every thread of one process, so per-module unwind info is parsed
  *     once per capture.
  */
@@ -69,6 +71,23 @@ enum capture_unwinder unwind_session_unwinder(const struct unwind_session *sessi
 int unwind_thread(struct unwind_session *session, pid_t tid, const struct attach_registers *regs,
                   bool others_stopped, struct unwind_output *out, char *err, size_t errlen);
 
+/* Bytes of stack copied at a stop, from sp (cut at the end of the stack mapping). Stacks of
+ * blocked threads seldom reach 8 KiB; deeper frames are read live and counted. */
+#define UNWIND_STACK_COPY_BYTES (64 * 1024)
+
+/* While tid is stopped: copies the top of its stack (one process_vm_readv from regs' sp, up
+ * to UNWIND_STACK_COPY_BYTES). 0, or -1 (errno) when nothing could be copied (the caller
+ * then unwinds with unwind_thread while the thread is still stopped). */
+int unwind_copy_stack(struct unwind_session *session, const struct attach_registers *regs);
+
+/* After tid was resumed: unwinds it from regs and the stack copied by unwind_copy_stack
+ * (reads inside the copy are served from it; writable memory outside it is read live and
+ * counted in unwind_session_memory_stats' live_reads), then drops the copy. Like
+ * unwind_thread otherwise. */
+int unwind_thread_from_copy(struct unwind_session *session, pid_t tid,
+                            const struct attach_registers *regs, struct unwind_output *out,
+                            char *err, size_t errlen);
+
 /* Warms the session's caches while nothing is stopped, so that the first stop windows are
  * as short as the others: loads the modules' unwind tables and walks, as far as it can, the
  * stack of a thread blocked in a system call from the user sp and pc that
@@ -76,8 +95,9 @@ int unwind_thread(struct unwind_session *session, pid_t tid, const struct attach
  * reads the stack of a running thread, so its cached pages are dropped afterwards. */
 void unwind_warm(struct unwind_session *session, pid_t tid, uint64_t sp, uint64_t pc);
 
-/* process_vm_readv calls and cache hits of the session, for benchmarks. */
+/* process_vm_readv calls and cache hits of the session, for benchmarks; live_reads (may be
+ * NULL): reads of writable memory outside a stack copy (stacks deeper than the copy). */
 void unwind_session_memory_stats(const struct unwind_session *session, uint64_t *syscalls,
-                                 uint64_t *cache_hits);
+                                 uint64_t *cache_hits, uint64_t *live_reads);
 
 #endif

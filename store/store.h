@@ -27,7 +27,7 @@
 #include "proctable.h"
 #include "stacks.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /* Identity of a recording session, written once at open. */
 struct store_session_info {
@@ -85,7 +85,8 @@ struct store_history_point {
 /* What a snapshot holds. */
 enum store_snapshot_kind {
     STORE_SNAPSHOT_STACKS,  /* every thread's stack at one moment (store_record_stacks) */
-    STORE_SNAPSHOT_PROFILE, /* perf samples: deduplicated stacks with counts (later) */
+    STORE_SNAPSHOT_PROFILE, /* perf samples: deduplicated stacks with counts (store_record_profile)
+                             */
     STORE_SNAPSHOT_UNKNOWN, /* a kind this stacktop does not know (a newer or forged file) */
 };
 
@@ -182,5 +183,49 @@ int store_load_stacks(struct store *store, int64_t snapshot_id, struct capture_r
                       struct stacks_lock_report *locks_out, struct store_strings **strings_out,
                       char *err, size_t errlen);
 void store_strings_free(struct store_strings *strings);
+
+/* What a profile snapshot says about its sampling (the snapshot and snapshot_profile rows). */
+struct store_profile_info {
+    pid_t pid;             /* process sampled */
+    const char *comm;      /* its name (raw bytes); NULL reads as "" */
+    uint64_t started_us;   /* wall clock when sampling started, Unix microseconds */
+    uint64_t duration_us;  /* how long it sampled, microseconds */
+    unsigned frequency_hz; /* requested samples per second per thread (-F) */
+    uint64_t samples;      /* samples received (the sum of the stacks' counts) */
+    uint64_t lost;         /* samples the kernel dropped */
+    uint64_t throttled;    /* throttle events */
+};
+
+/* One distinct sampled stack of a profile and how many samples had it. */
+struct store_profile_stack {
+    const struct capture_frame *frames; /* frames, innermost first (pc is not stored) */
+    size_t frame_count;                 /* entries in frames, >= 1 */
+    uint64_t count;                     /* samples with exactly this stack, >= 1 */
+};
+
+/* A profile snapshot as loaded by store_load_profile(). */
+struct store_profile {
+    struct store_profile_info info;     /* sampling figures (comm points into comm_buffer) */
+    char comm_buffer[64];               /* the process name as stored */
+    struct store_profile_stack *stacks; /* distinct stacks, by stack row id; malloc'ed */
+    size_t stack_count;                 /* entries in stacks */
+};
+
+/* Records a profile as a snapshot of kind "profile" in the recording session, in one
+ * transaction: the snapshot row, its figures (snapshot_profile) and one snapshot_stack_count
+ * row per distinct stack, with frames and stacks deduplicated against everything in the file
+ * (the same code as store_record_stacks()). Stacks with equal frames given twice are merged
+ * (counts added). Returns the snapshot id (> 0), or -1 with err set (nothing written then). */
+int64_t store_record_profile(struct store *store, const struct store_profile_info *info,
+                             const struct store_profile_stack *stacks, size_t count, char *err,
+                             size_t errlen);
+
+/* Loads profile snapshot snapshot_id: figures and stacks with counts (frames pcs are 0;
+ * unknown names read as NULL). out->stacks and each stack's frames are malloc'ed; every string
+ * lives in *strings_out. Free with store_profile_free() then store_strings_free(). Returns 0,
+ * or -1 with err set, *out zeroed and *strings_out NULL ("snapshot 3 is not a profile"). */
+int store_load_profile(struct store *store, int64_t snapshot_id, struct store_profile *out,
+                       struct store_strings **strings_out, char *err, size_t errlen);
+void store_profile_free(struct store_profile *profile);
 
 #endif

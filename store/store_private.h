@@ -5,7 +5,9 @@
  *   store_schema.c  the schema as a list of migration steps, the expected-schema check;
  *   store_record.c  recording ticks, the in-memory table of live processes;
  *   store_read.c    sessions, tick reconstruction, process history;
- *   store_stacks.c  snapshots: recording a capture, listing snapshots, loading one back.
+ *   store_stacks.c  snapshots: recording a capture, listing snapshots, loading one back;
+ *                   the frame/stack deduplication and stack loading shared with profiles;
+ *   store_profile.c profile snapshots: deduplicated sampled stacks with their counts.
  *
  * Invariants:
  *   - a recording handle owns exactly one session (session_id) and ticks 1..tick_count of it
@@ -183,5 +185,30 @@ void store_read_free(struct store *store);
 
 /* Finalizes the snapshot statements. */
 void store_stacks_free(struct store *store);
+
+/* Frame and stack deduplication, shared by store_record_stacks() and store_record_profile():
+ * the per-call tables of one writing transaction. */
+struct store_stacks_writer;
+struct store_stacks_writer *store_stacks_writer_new(void);
+void store_stacks_writer_free(struct store_stacks_writer *writer);
+/* The stack row of frames[0..count) (innermost first, count >= 1): an existing row with the
+ * same frames, or new frame and stack rows. Call inside the caller's transaction. Returns 0,
+ * or -1 with err set. */
+int store_stacks_write_stack(struct store *store, struct store_stacks_writer *writer,
+                             const struct capture_frame *frames, size_t count, int64_t *stack_id,
+                             char *err, size_t errlen);
+
+/* Loading stacks of a snapshot, shared by store_load_stacks() and store_load_profile(): each
+ * stack row is read and checked once; its strings go to one arena. */
+struct store_stacks_reader;
+struct store_stacks_reader *store_stacks_reader_new(int64_t snapshot_id);
+/* The frames of stack stack_id (owned by the reader; pcs are 0). Returns 0, or -1 with err set
+ * ("snapshot 3: stack 7 names a missing frame"). */
+int store_stacks_reader_stack(struct store *store, struct store_stacks_reader *reader,
+                              int64_t stack_id, const struct capture_frame **frames, size_t *depth,
+                              char *err, size_t errlen);
+/* Hands the string arena over to the caller (the reader keeps none). */
+struct store_strings *store_stacks_reader_take_strings(struct store_stacks_reader *reader);
+void store_stacks_reader_free(struct store_stacks_reader *reader);
 
 #endif

@@ -325,9 +325,35 @@ static const char store_schema_v2[] =
     "     LEFT JOIN stack_frame sf ON sf.stack_id = g.stack_id AND sf.position = 0\n"
     "     LEFT JOIN frame f ON f.id = sf.frame_id;\n";
 
+/* Version 2 -> 3: perf profiles. Additive. A profile is a snapshot of kind 'profile' (pid,
+ * comm, taken_us, duration_us in the snapshot row; thread_count = threads sampled at the end),
+ * its sampled stacks with their counts in snapshot_stack_count (created by version 2), and
+ * the sampler's figures in snapshot_profile. profile_hot_functions is for people. */
+static const char store_schema_v3[] =
+    "CREATE TABLE snapshot_profile (\n"
+    "  snapshot_id INTEGER PRIMARY KEY REFERENCES snapshot(id),\n"
+    "  frequency_hz INTEGER NOT NULL,\n"
+    "  samples INTEGER NOT NULL,\n"
+    "  lost INTEGER NOT NULL,\n"
+    "  throttled INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE VIEW profile_hot_functions AS\n"
+    "SELECT c.snapshot_id,\n"
+    "       coalesce(nullif(f.function, ''),\n"
+    "                nullif(f.module, '') || '+0x' || printf('%x', f.module_offset))\n"
+    "         AS function,\n"
+    "       nullif(f.module, '') AS module, sum(c.count) AS self_samples,\n"
+    "       round(100.0 * sum(c.count) / p.samples, 2) AS self_percent\n"
+    "FROM snapshot_stack_count c\n"
+    "     JOIN stack_frame sf ON sf.stack_id = c.stack_id AND sf.position = 0\n"
+    "     JOIN frame f ON f.id = sf.frame_id\n"
+    "     LEFT JOIN snapshot_profile p ON p.snapshot_id = c.snapshot_id\n"
+    "GROUP BY c.snapshot_id, function, module;\n";
+
 static const struct store_migration store_migrations[] = {
     {0, store_schema_v1},
     {1, store_schema_v2},
+    {2, store_schema_v3},
 };
 
 _Static_assert(sizeof store_migrations / sizeof store_migrations[0] == STORE_SCHEMA_VERSION,
@@ -372,6 +398,7 @@ static const struct store_expected_table store_expected_tables[] = {
     {2, "snapshot_lock", "snapshot_id position waiter address owner kind"},
     {2, "snapshot_deadlock", "snapshot_id cycle position tid"},
     {2, "snapshot_stack_count", "snapshot_id stack_id count"},
+    {3, "snapshot_profile", "snapshot_id frequency_hz samples lost throttled"},
 };
 
 /* Runs a one-integer pragma or query. Returns 0, or -1 with err set. */

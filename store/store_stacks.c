@@ -499,13 +499,41 @@ static int store_stacks_stack_id(struct store *store, const int64_t *ids, size_t
     return -1;
 }
 
-/* The per-call state of store_record_stacks(). */
+/* The per-call state of store_record_stacks() and store_record_profile(). */
 struct store_stacks_writer {
     struct store_map frames;  /* frame content -> frame row id */
     struct store_map threads; /* a thread's frame list (by content) -> stack row id */
     int64_t *ids;             /* scratch: frame ids of one stack */
     size_t ids_capacity;      /* allocated entries of ids */
 };
+
+int store_stacks_write_stack(struct store *store, struct store_stacks_writer *w,
+                             const struct capture_frame *frames, size_t count, int64_t *stack_id,
+                             char *err, size_t errlen)
+{
+    if (store_stacks_prepare_write(store, err, errlen) < 0)
+        return -1;
+    xgrow((void **)&w->ids, &w->ids_capacity, count, sizeof *w->ids);
+    for (size_t i = 0; i < count; i++)
+        if (store_stacks_frame_id(store, &w->frames, &frames[i], &w->ids[i], err, errlen) < 0)
+            return -1;
+    return store_stacks_stack_id(store, w->ids, count, stack_id, err, errlen);
+}
+
+struct store_stacks_writer *store_stacks_writer_new(void)
+{
+    return xcalloc(1, sizeof(struct store_stacks_writer));
+}
+
+void store_stacks_writer_free(struct store_stacks_writer *w)
+{
+    if (!w)
+        return;
+    store_map_free(&w->frames);
+    store_map_free(&w->threads);
+    free(w->ids);
+    free(w);
+}
 
 /* The stack row of a thread with frames. */
 static int store_stacks_thread_stack(struct store *store, struct store_stacks_writer *w,
@@ -515,11 +543,7 @@ static int store_stacks_thread_stack(struct store *store, struct store_stacks_wr
     uint64_t hash = store_thread_stack_hash(t);
     if (store_map_find(&w->threads, hash, t, store_map_thread_equal, stack_id))
         return 0;
-    xgrow((void **)&w->ids, &w->ids_capacity, t->frame_count, sizeof *w->ids);
-    for (size_t i = 0; i < t->frame_count; i++)
-        if (store_stacks_frame_id(store, &w->frames, &t->frames[i], &w->ids[i], err, errlen) < 0)
-            return -1;
-    if (store_stacks_stack_id(store, w->ids, t->frame_count, stack_id, err, errlen) < 0)
+    if (store_stacks_write_stack(store, w, t->frames, t->frame_count, stack_id, err, errlen) < 0)
         return -1;
     store_map_insert(&w->threads, hash, t, store_map_thread_equal, *stack_id);
     return 0;
@@ -1093,6 +1117,50 @@ static int store_stacks_load_locks(struct store *store, struct store_stacks_read
 read_error:
     store_sqlite_error(store, "cannot read a snapshot's locks", err, errlen);
     return -1;
+}
+
+struct store_stacks_reader *store_stacks_reader_new(int64_t snapshot_id)
+{
+    struct store_stacks_reader *r = xcalloc(1, sizeof *r);
+    r->snapshot_id = snapshot_id;
+    r->strings = xcalloc(1, sizeof *r->strings);
+    return r;
+}
+
+int store_stacks_reader_stack(struct store *store, struct store_stacks_reader *r, int64_t stack_id,
+                              const struct capture_frame **frames, size_t *depth, char *err,
+                              size_t errlen)
+{
+    if (store_stacks_prepare_read(store, err, errlen) < 0)
+        return -1;
+    int64_t index;
+    if (!store_map_find(&r->by_id, (uint64_t)stack_id, NULL, NULL, &index)) {
+        index = store_stacks_load_stack(store, r, stack_id, err, errlen);
+        if (index < 0)
+            return -1;
+    }
+    *frames = r->stacks[index].frames;
+    *depth = r->stacks[index].depth;
+    return 0;
+}
+
+struct store_strings *store_stacks_reader_take_strings(struct store_stacks_reader *r)
+{
+    struct store_strings *strings = r->strings;
+    r->strings = NULL;
+    return strings;
+}
+
+void store_stacks_reader_free(struct store_stacks_reader *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->stack_count; i++)
+        free(r->stacks[i].frames);
+    free(r->stacks);
+    store_map_free(&r->by_id);
+    store_strings_free(r->strings);
+    free(r);
 }
 
 int store_load_stacks(struct store *store, int64_t snapshot_id, struct capture_result *out,

@@ -26,6 +26,9 @@
 #define APP_MIN_COLS   20 /* below this the console shows "terminal too small" */
 #define APP_MIN_LINES  5
 #define STATUS_SECONDS 4.0
+#define FLAME_WAIT     0.2    /* longest wait for a key while the Flame view samples */
+#define FLAME_HZ       99     /* sampling frequency of the Flame view */
+#define FLAME_SECONDS  3600.0 /* a run lasts until the view is left (or p) */
 
 double app_now(void)
 {
@@ -116,6 +119,89 @@ void app_open_stacks(struct app *app, bool recapture)
         app_set_status(app, "snapshot %lld saved", (long long)s->snapshot.snapshot_id);
 }
 
+void app_close_flame(struct app *app)
+{
+    struct app_flame *f = &app->flame;
+    if (!f->run)
+        return;
+    profile_run_stop(f->run);
+    struct perf_stats stats;
+    profile_run_stats(f->run, &stats);
+    char err[256];
+    if (stats.samples == 0) {
+        app_set_status(app, "no samples: profile not saved");
+    } else if (app->collector.store) {
+        int64_t id = profile_run_store(f->run, app->collector.store, err, sizeof err);
+        if (id < 0)
+            app_set_status(app, "profile not saved: %s", err);
+        else
+            app_set_status(app, "profile snapshot %lld saved", (long long)id);
+    }
+    profile_run_free(f->run);
+    f->run = NULL;
+    f->stopped = false;
+    view_flame_reset(app);
+}
+
+void app_open_flame(struct app *app, bool restart)
+{
+    struct app_flame *f = &app->flame;
+    pid_t pid = f->pid;
+    const char *comm = NULL;
+    if (!restart) {
+        if (app->selected_index < 0)
+            return;
+        const struct proc_entry *e = app->rows[app->selected_index].entry;
+        pid = e->is_thread ? e->tgid : e->pid;
+        const struct proc_entry *process = proctable_find(app->collector.table, pid);
+        comm = process ? process->comm : e->comm;
+    }
+    app_close_flame(app);
+    if (!restart) {
+        snprintf(f->comm, sizeof f->comm, "%s", comm);
+        f->mode = FLAME_MODE_GRAPH;
+        f->search[0] = '\0';
+    }
+    f->pid = pid;
+    f->error[0] = '\0';
+    f->stopped = false;
+    app->view = VIEW_FLAME;
+    /* Opening the events and reading the symbols can take a moment: say so. */
+    draw_fill(LINES - 1, 0, COLS, THEME_FOOTER);
+    draw_printf(LINES - 1, 0, COLS, THEME_FOOTER, "starting to sample %d ...", (int)pid);
+    refresh();
+    const struct perf_options options = {
+        .pid = pid,
+        .frequency_hz = FLAME_HZ,
+        .duration_seconds = FLAME_SECONDS,
+        .dwarf = true,
+        .stack_dump_bytes = 16384,
+        .kernel = true,
+    };
+    f->run = profile_run_start(&options, f->error, sizeof f->error);
+    if (!f->run && !f->error[0])
+        snprintf(f->error, sizeof f->error, "cannot sample process %d", (int)pid);
+}
+
+/* While the Flame view is shown, drain the run's new samples without waiting. */
+static void poll_flame(struct app *app)
+{
+    struct app_flame *f = &app->flame;
+    if (!f->run || app->view != VIEW_FLAME || f->stopped || profile_run_finished(f->run))
+        return;
+    char err[512];
+    if (profile_run_poll(f->run, 0, err, sizeof err) < 0) {
+        snprintf(f->error, sizeof f->error, "%s", err);
+        profile_run_stop(f->run);
+    }
+}
+
+static bool flame_sampling(const struct app *app)
+{
+    return app->view == VIEW_FLAME && app->flame.run && !app->flame.stopped &&
+           !profile_run_finished(app->flame.run);
+}
+
 void app_open_details(struct app *app)
 {
     if (app->selected_index < 0)
@@ -152,17 +238,22 @@ static void draw_footer(struct app *app, int y, int cols)
     int x = 0;
     if (app->input == INPUT_SEARCH || app->input == INPUT_FILTER) {
         bool search = app->input == INPUT_SEARCH;
+        bool flame = app->view == VIEW_FLAME;
         x += draw_text(y, x, cols, search ? "Search: " : "Filter: ", THEME_FOOTER_KEY);
-        char *safe = sanitize_dup(search ? app->search : app->filter, app->utf8);
+        char *safe = sanitize_dup(flame    ? app->flame.search
+                                  : search ? app->search
+                                           : app->filter,
+                                  app->utf8);
         x += draw_text(y, x, cols - x, safe, THEME_SEARCH_MATCH);
         free(safe);
         x += draw_text(y, x, cols - x, "_", THEME_SEARCH_MATCH);
-        if (search && app->search[0] && app->selected_index >= 0 &&
+        if (!flame && search && app->search[0] && app->selected_index >= 0 &&
             !procview_matches(app->rows[app->selected_index].entry, app->search))
             x += draw_text(y, x + 1, cols - x - 1, "(no match)", THEME_WARNING) + 1;
         x += draw_text(y, x + 1, cols - x - 1,
-                       search ? "Enter done  F3 next  S-F3 prev  Esc cancel"
-                              : "Enter keep  Esc clear",
+                       flame    ? "Enter select the widest match  Esc clear"
+                       : search ? "Enter done  F3 next  S-F3 prev  Esc cancel"
+                                : "Enter keep  Esc clear",
                        THEME_FOOTER) +
              1;
     } else if (app->input == INPUT_SORT_MENU) {
@@ -302,10 +393,31 @@ static void search_step(struct app *app, int direction, bool skip_current)
         app_select_index(app, found);
 }
 
+/* The Flame view's search line: matches are highlighted as the text changes; Enter selects
+ * the widest matching frame. */
+static void handle_flame_search_key(struct app *app, int key)
+{
+    if (key == 27) {
+        app->flame.search[0] = '\0';
+        app->input = INPUT_NONE;
+        return;
+    }
+    if (key == '\r' || key == '\n' || key == KEY_ENTER) {
+        app->input = INPUT_NONE;
+        view_flame_select_match(app);
+        return;
+    }
+    edit_text(app->flame.search, sizeof app->flame.search, key);
+}
+
 static void handle_input_key(struct app *app, int key)
 {
     bool search = app->input == INPUT_SEARCH;
     char *text = search ? app->search : app->filter;
+    if (search && app->view == VIEW_FLAME) {
+        handle_flame_search_key(app, key);
+        return;
+    }
     if (key == 27) {
         if (!search) {
             app->filter[0] = '\0';
@@ -509,8 +621,11 @@ int app_run(const struct options *options, int argc, char **argv)
             refresh_data(&app);
             app.next_refresh = now + options->delay_seconds;
         }
+        poll_flame(&app);
         draw_screen(&app);
         double wait = app.frozen ? 1.0 : app.next_refresh - app_now();
+        if (flame_sampling(&app) && wait > FLAME_WAIT)
+            wait = FLAME_WAIT; /* the graph grows live */
         if (app.status[0] && app.status_until > app_now() && app.status_until - app_now() < wait)
             wait = app.status_until - app_now();
         int milliseconds = wait <= 0 ? 0 : (int)(wait * 1000.0) + 1;
@@ -527,7 +642,10 @@ int app_run(const struct options *options, int argc, char **argv)
                 break;
             handle_key(&app, key);
         }
+        if (app.flame.run && app.view != VIEW_FLAME)
+            app_close_flame(&app); /* leaving the view ends the run and saves it */
     }
+    app_close_flame(&app); /* quitting from the Flame view saves its profile too */
     terminal_stop();
 
     int status = 0;
@@ -548,6 +666,7 @@ int app_run(const struct options *options, int argc, char **argv)
     proc_details_free(&app.details.facts);
     if (app.stacks.have)
         stacks_snapshot_free(&app.stacks.snapshot);
+    view_flame_free(&app);
     free(app.rows);
     for (size_t i = 0; i < app.theme_count; i++)
         free(app.theme_names[i]);

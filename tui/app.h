@@ -18,7 +18,9 @@
 
 #include "collector.h"
 #include "options.h"
+#include "flame.h"
 #include "procview.h"
+#include "profile_run.h"
 #include "stacks_snapshot.h"
 #include "store.h"
 #include "theme.h"
@@ -29,6 +31,7 @@ enum view_id {
     VIEW_DETAILS,   /* one process: identity, threads, sparklines */
     VIEW_HELP,      /* keys, generated from the binding table */
     VIEW_STACKS,    /* every thread's stack of one process, grouped */
+    VIEW_FLAME,     /* live CPU profile of one process: flame graph, call tree, hot list */
     VIEW_COUNT
 };
 
@@ -75,6 +78,53 @@ struct app_stacks {
     int detail_scroll;               /* first line of the expanded part */
 };
 
+/* Layouts of the Flame view (l cycles them). */
+enum flame_mode {
+    FLAME_MODE_GRAPH, /* icicle flame graph, root at the top */
+    FLAME_MODE_TREE,  /* top-down call tree, expandable, total% and self% */
+    FLAME_MODE_HOT,   /* bottom-up: hottest functions by self samples */
+    FLAME_MODE_COUNT
+};
+
+/* An expansion state the user chose for one call-tree node (else the default rule). */
+struct app_flame_fold {
+    const struct flame_node *node; /* the node */
+    bool expanded;                 /* shown expanded (true) or collapsed (false) */
+};
+
+/* One visible line of the call tree. */
+struct app_flame_line {
+    const struct flame_node *node; /* the node on this line */
+    int indent;                    /* depth below the root, for indentation */
+};
+
+/* Flame view state. The node pointers point into the run's tree, whose nodes live as long
+ * as the run (the tree only grows while sampling). */
+struct app_flame {
+    struct profile_run *run;           /* the sampling run; NULL when it could not start */
+    pid_t pid;                         /* process sampled */
+    char comm[64];                     /* its name when the view opened (raw, sanitize to show) */
+    char error[512];                   /* why there is no run ("perf_event_paranoid is 3: ...") */
+    bool stopped;                      /* sampling stopped by p (the graph is kept) */
+    enum flame_mode mode;              /* layout shown */
+    bool color_by_heat;                /* colour cells by share of samples, not by module */
+    const struct flame_node *zoom;     /* root of the graph; NULL for the tree's root */
+    const struct flame_node *selected; /* selected frame (graph and call tree); NULL: zoom */
+    char search[APP_TEXT_MAX];         /* frames whose name contains it are highlighted */
+    struct flame_cell *cells;          /* the graph's layout from the last draw */
+    size_t cell_count;                 /* entries of cells in use */
+    size_t cell_capacity;              /* allocated cells */
+    struct app_flame_fold *folds;      /* the user's expand/collapse choices in the call tree */
+    size_t fold_count;                 /* entries of folds in use */
+    size_t fold_capacity;              /* allocated folds */
+    struct app_flame_line *lines;      /* visible call-tree lines (rebuilt on draw and keys) */
+    size_t line_count;                 /* entries of lines in use */
+    size_t line_capacity;              /* allocated lines */
+    long hot_selected;                 /* selected entry of the hot-function list */
+    long scroll;                       /* first line shown in the call tree or hot list */
+    int page_rows;                     /* list rows that fitted in the last draw (paging) */
+};
+
 /* The whole console. */
 struct app {
     const struct options *options;        /* command line */
@@ -102,6 +152,7 @@ struct app {
     struct app_details details;           /* details view */
     int help_scroll;                      /* first help line shown */
     struct app_stacks stacks;             /* stacks view */
+    struct app_flame flame;               /* flame view (live profile) */
     char status[256];                     /* transient message for the footer */
     double status_until;                  /* monotonic time at which status expires */
     double next_refresh;                  /* monotonic time of the next refresh */
@@ -121,6 +172,13 @@ void app_select_index(struct app *app, long index);
 void app_set_status(struct app *app, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Captures the selected process's stacks (or recaptures the shown one) and opens the view. */
 void app_open_stacks(struct app *app, bool recapture);
+/* Starts sampling the selected process (threads: their process) and opens the Flame view;
+ * restart: sample the shown process again (a fresh run). An existing run is stopped and
+ * stored first. */
+void app_open_flame(struct app *app, bool restart);
+/* Stops the Flame view's run, stores it as a profile snapshot and frees it (no-op without a
+ * run). Called when the view is left and when the console quits. */
+void app_close_flame(struct app *app);
 /* Opens the details view for the selected process. */
 void app_open_details(struct app *app);
 /* Loads and activates a theme by name; problems (file:line) go to the footer. Returns the

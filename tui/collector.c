@@ -192,3 +192,31 @@ int collector_close(struct collector *collector, char *err, size_t errlen)
     collector->table = NULL;
     return rc;
 }
+
+int collector_record_snapshot(const struct options *options, int argc, char **argv,
+                              const char *kind, collector_record_fn record, void *context)
+{
+    char err[1024];
+    struct collector collector;
+    if (collector_open(&collector, options, argc, argv, err, sizeof err) < 0) {
+        fprintf(stderr, "stacktop: %s\n", err);
+        return 1;
+    }
+    int status = 0;
+    int64_t id = 0;
+    if (!collector.recording) {
+        fprintf(stderr, "stacktop: %s snapshot not saved: %s\n", kind, collector.record_error);
+    } else if ((id = record(collector.store, context, err, sizeof err)) < 0) {
+        fprintf(stderr, "stacktop: %s snapshot not saved: %s\n", kind, err);
+        status = 1;
+    }
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s", collector.path);
+    if (collector_close(&collector, err, sizeof err) < 0) {
+        fprintf(stderr, "stacktop: closing the session file: %s\n", err);
+        status = 1;
+    } else if (id > 0) {
+        fprintf(stderr, "stacktop: %s snapshot %lld saved to %s\n", kind, (long long)id, path);
+    }
+    return status;
+}

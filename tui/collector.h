@@ -39,6 +39,17 @@ int collector_tick(struct collector *collector, char *err, size_t errlen);
  * when the final write failed. */
 int collector_close(struct collector *collector, char *err, size_t errlen);
 
+/* Stores one snapshot (returns its id, or -1 with err set). */
+typedef int64_t (*collector_record_fn)(struct store *store, void *context, char *err,
+                                       size_t errlen);
+
+/* Records one snapshot into the session file chosen by options (-o FILE or the default
+ * location) for the one-shot commands (stacks, profile): opens the session, calls record,
+ * closes the file, and says on stderr where the snapshot went ("stacktop: KIND snapshot N
+ * saved to PATH") or why it was not saved. Returns 0, or 1 when writing failed. */
+int collector_record_snapshot(const struct options *options, int argc, char **argv,
+                              const char *kind, collector_record_fn record, void *context);
+
 /* The default session path for a session starting now: $XDG_STATE_HOME/stacktop/HOST-DATE.db
  * or ~/.local/state/stacktop/HOST-DATE.db. Creates the directory (0700). Returns 0, or -1
  * with err set. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "views.h"
 #include "xalloc.h"
 
 #define CONTROL(c) ((c)&0x1f)
@@ -199,6 +200,101 @@ static void action_stacks(struct app *app)
     app_open_stacks(app, false);
 }
 
+static void action_flame(struct app *app)
+{
+    app_open_flame(app, false);
+}
+
+/* ---- actions: flame view ---- */
+
+static void action_flame_left(struct app *app)
+{
+    view_flame_move(app, FLAME_MOVE_LEFT);
+}
+
+static void action_flame_right(struct app *app)
+{
+    view_flame_move(app, FLAME_MOVE_RIGHT);
+}
+
+static void action_flame_up(struct app *app)
+{
+    view_flame_move(app, FLAME_MOVE_UP);
+}
+
+static void action_flame_down(struct app *app)
+{
+    view_flame_move(app, FLAME_MOVE_DOWN);
+}
+
+static void action_flame_page_up(struct app *app)
+{
+    view_flame_move(app, FLAME_MOVE_PAGE_UP);
+}
+
+static void action_flame_page_down(struct app *app)
+{
+    view_flame_move(app, FLAME_MOVE_PAGE_DOWN);
+}
+
+static void action_flame_enter(struct app *app)
+{
+    view_flame_enter(app);
+}
+
+static void action_flame_zoom_out(struct app *app)
+{
+    view_flame_zoom_out(app);
+}
+
+static void action_flame_zoom_reset(struct app *app)
+{
+    while (view_flame_zoom_out(app))
+        ;
+}
+
+static void action_flame_back(struct app *app)
+{
+    if (app->flame.mode == FLAME_MODE_GRAPH && view_flame_zoom_out(app))
+        return;
+    app->view = VIEW_PROCESSES; /* the main loop stops and saves the run */
+}
+
+static void action_flame_search(struct app *app)
+{
+    app->input = INPUT_SEARCH;
+}
+
+static void action_flame_layout(struct app *app)
+{
+    static const char *const names[FLAME_MODE_COUNT] = {
+        [FLAME_MODE_GRAPH] = "flame graph",
+        [FLAME_MODE_TREE] = "call tree (top-down)",
+        [FLAME_MODE_HOT] = "hot functions (bottom-up)",
+    };
+    app->flame.mode = (enum flame_mode)((app->flame.mode + 1) % FLAME_MODE_COUNT);
+    app->flame.scroll = 0;
+    app_set_status(app, "layout: %s", names[app->flame.mode]);
+}
+
+static void action_flame_colour(struct app *app)
+{
+    app->flame.color_by_heat = !app->flame.color_by_heat;
+    app_set_status(app, "colour by %s", app->flame.color_by_heat ? "heat" : "module");
+}
+
+static void action_flame_sampling(struct app *app)
+{
+    struct app_flame *f = &app->flame;
+    if (f->run && !f->stopped && !profile_run_finished(f->run)) {
+        profile_run_stop(f->run);
+        f->stopped = true;
+        app_set_status(app, "sampling stopped; p: start a fresh run (this one is saved)");
+        return;
+    }
+    app_open_flame(app, true);
+}
+
 /* ---- actions: stacks view ---- */
 
 static void action_stacks_up(struct app *app)
@@ -318,6 +414,8 @@ static const struct key_binding key_table[] = {
     {'K', "K", KEY_SCOPE_PROCESSES, action_kernel_threads, "show / hide kernel threads"},
     {'s', "s", KEY_SCOPE_PROCESSES, action_stacks,
      "stacks of the selected process: every thread, grouped (attaches for microseconds)"},
+    {'f', "f", KEY_SCOPE_PROCESSES, action_flame,
+     "flame graph of the selected process: samples with perf (99 Hz) while the view is open"},
     {'\r', "Enter", KEY_SCOPE_PROCESSES, action_details,
      "details of the selected process: threads and history"},
     {'\n', "Enter", KEY_SCOPE_PROCESSES, action_details,
@@ -340,6 +438,33 @@ static const struct key_binding key_table[] = {
     {'r', "r", KEY_SCOPE_STACKS, action_stacks_recapture, "capture again"},
     {KEY_NPAGE, "PgDn", KEY_SCOPE_STACKS, action_stacks_page_down, "scroll the expanded group"},
     {KEY_PPAGE, "PgUp", KEY_SCOPE_STACKS, action_stacks_page_up, "scroll the expanded group"},
+    {KEY_LEFT, "Left", KEY_SCOPE_FLAME, action_flame_left,
+     "graph: frame to the left; tree: collapse / go to the caller"},
+    {KEY_RIGHT, "Right", KEY_SCOPE_FLAME, action_flame_right,
+     "graph: frame to the right; tree: expand / go to the first callee"},
+    {KEY_UP, "Up", KEY_SCOPE_FLAME, action_flame_up, "graph: the caller; tree, list: previous"},
+    {KEY_DOWN, "Down", KEY_SCOPE_FLAME, action_flame_down,
+     "graph: the widest callee; tree, list: next"},
+    {KEY_PPAGE, "PgUp", KEY_SCOPE_FLAME, action_flame_page_up, "tree, list: one page up"},
+    {KEY_NPAGE, "PgDn", KEY_SCOPE_FLAME, action_flame_page_down, "tree, list: one page down"},
+    {'\r', "Enter", KEY_SCOPE_FLAME, action_flame_enter,
+     "graph: zoom into the frame; tree: expand / collapse; list: show it in the graph"},
+    {'\n', "Enter", KEY_SCOPE_FLAME, action_flame_enter,
+     "graph: zoom into the frame; tree: expand / collapse; list: show it in the graph"},
+    {KEY_ENTER, "Enter", KEY_SCOPE_FLAME, action_flame_enter,
+     "graph: zoom into the frame; tree: expand / collapse; list: show it in the graph"},
+    {KEY_BACKSPACE, "Backspace", KEY_SCOPE_FLAME, action_flame_zoom_out, "zoom out one level"},
+    {127, "Backspace", KEY_SCOPE_FLAME, action_flame_zoom_out, "zoom out one level"},
+    {KEY_HOME, "Home", KEY_SCOPE_FLAME, action_flame_zoom_reset, "zoom out to all samples"},
+    {27, "Esc", KEY_SCOPE_FLAME, action_flame_back,
+     "zoom out; at the root: back (sampling stops, the profile is saved as a snapshot)"},
+    {'/', "/", KEY_SCOPE_FLAME, action_flame_search,
+     "highlight frames containing a text; shows their share of samples (Enter: select)"},
+    {'l', "l", KEY_SCOPE_FLAME, action_flame_layout,
+     "layout: flame graph, call tree (total%, self%), hot functions"},
+    {'c', "c", KEY_SCOPE_FLAME, action_flame_colour, "colour frames by module / by heat"},
+    {'p', "p", KEY_SCOPE_FLAME, action_flame_sampling,
+     "stop sampling (keep the graph) / sample again (a fresh run; the old one is saved)"},
     {KEY_UP, "Up", KEY_SCOPE_HELP, action_help_up, "scroll"},
     {KEY_DOWN, "Down", KEY_SCOPE_HELP, action_help_down, "scroll"},
 };
@@ -349,10 +474,9 @@ static const struct key_binding key_table[] = {
 static enum key_scope scope_of_view(enum view_id view)
 {
     static const enum key_scope scopes[VIEW_COUNT] = {
-        [VIEW_PROCESSES] = KEY_SCOPE_PROCESSES,
-        [VIEW_DETAILS] = KEY_SCOPE_DETAILS,
-        [VIEW_HELP] = KEY_SCOPE_HELP,
-        [VIEW_STACKS] = KEY_SCOPE_STACKS,
+        [VIEW_PROCESSES] = KEY_SCOPE_PROCESSES, [VIEW_DETAILS] = KEY_SCOPE_DETAILS,
+        [VIEW_HELP] = KEY_SCOPE_HELP,           [VIEW_STACKS] = KEY_SCOPE_STACKS,
+        [VIEW_FLAME] = KEY_SCOPE_FLAME,
     };
     return scopes[view];
 }
@@ -385,9 +509,9 @@ size_t keys_help_lines(char lines[][128], size_t max)
         enum key_scope scope; /* bindings of this scope */
         const char *title;    /* section heading */
     } sections[] = {
-        {KEY_SCOPE_GLOBAL, "Everywhere"},    {KEY_SCOPE_PROCESSES, "Process table"},
-        {KEY_SCOPE_DETAILS, "Details view"}, {KEY_SCOPE_STACKS, "Stacks view"},
-        {KEY_SCOPE_HELP, "Help view"},
+        {KEY_SCOPE_GLOBAL, "Everywhere"},  {KEY_SCOPE_PROCESSES, "Process table"},
+        {KEY_SCOPE_FLAME, "Flame view"},   {KEY_SCOPE_DETAILS, "Details view"},
+        {KEY_SCOPE_STACKS, "Stacks view"}, {KEY_SCOPE_HELP, "Help view"},
     };
     size_t count = 0;
     bool used[KEY_TABLE_SIZE] = {false};

@@ -17,6 +17,7 @@ enum key_scope {
     KEY_SCOPE_DETAILS,   /* the details view */
     KEY_SCOPE_HELP,      /* the help view */
     KEY_SCOPE_STACKS,    /* the stacks view */
+    KEY_SCOPE_FLAME,     /* the flame view */
 };
 
 /* One key binding. */

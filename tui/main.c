@@ -8,6 +8,7 @@
 #include "app.h"
 #include "batch.h"
 #include "options.h"
+#include "profile_run.h"
 #include "stacks_snapshot.h"
 
 #define STACKTOP_VERSION "0.1.0"
@@ -32,6 +33,8 @@ int main(int argc, char **argv)
     }
     if (options.subcommand && strcmp(options.subcommand, "stacks") == 0)
         return stacks_command_run(&options, argc, argv);
+    if (options.subcommand && strcmp(options.subcommand, "profile") == 0)
+        return profile_command_run(&options, argc, argv);
     if (options.subcommand) {
         fprintf(stderr, "stacktop: '%s' is not implemented in this version yet\n",
                 options.subcommand);

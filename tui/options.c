@@ -26,11 +26,16 @@ enum {
     OPTION_UNWINDER,
 };
 
+/* Bounds of profile -F, Hz. */
+#define OPTIONS_MIN_FREQUENCY 1
+#define OPTIONS_MAX_FREQUENCY 10000
+
 /* Commands an option applies to (bits). */
 enum {
     FOR_CONSOLE = 1 << 0, /* the live console and --batch */
     FOR_STACKS = 1 << 1,  /* stacktop stacks */
-    FOR_ALL = FOR_CONSOLE | FOR_STACKS,
+    FOR_PROFILE = 1 << 2, /* stacktop profile */
+    FOR_ALL = FOR_CONSOLE | FOR_STACKS | FOR_PROFILE,
 };
 
 /* One command-line option. */
@@ -46,7 +51,10 @@ static const struct option_spec option_table[] = {
     {'b', "batch", NULL, "print the process table as text (like top -b), no console", FOR_CONSOLE},
     {'n', "iterations", "N", "with --batch: print N tables (default 1; 0 = until interrupted)",
      FOR_CONSOLE},
-    {'d', "delay", "SECONDS", "refresh delay, decimals allowed (default 1.5)", FOR_CONSOLE},
+    {'d', "delay", "SECONDS",
+     "refresh delay, decimals allowed (default 1.5); profile: how long to sample (default 5)",
+     FOR_CONSOLE | FOR_PROFILE},
+    {'F', "frequency", "HZ", "profile: samples per second, 1 to 10000 (default 99)", FOR_PROFILE},
     {'p', "pid", "PID[,PID...]", "show only these processes", FOR_CONSOLE},
     {OPTION_SORT, "sort", "COLUMN",
      "sort by COLUMN (pid user pri ni virt rss s cpu mem time thr command); prefix + for "
@@ -57,7 +65,9 @@ static const struct option_spec option_table[] = {
     {OPTION_GROUP, "group", "stack|top|user|start",
      "stacks: group threads by whole stack (default), top frame, top user frame, start frame",
      FOR_STACKS},
-    {OPTION_FORMAT, "format", "text|json", "stacks: output format (default text)", FOR_STACKS},
+    {OPTION_FORMAT, "format", "FORMAT",
+     "output format: stacks text|json, profile text|folded|json (default text)",
+     FOR_STACKS | FOR_PROFILE},
     {OPTION_CONSISTENT, "consistent", NULL,
      "stacks: stop all threads together (one consistent instant; longer stops)", FOR_STACKS},
     {OPTION_UNWINDER, "unwinder", "libunwind|libdw", "stacks: unwinder (default: the faster)",
@@ -77,8 +87,10 @@ static const struct {
     const char *name;  /* word after stacktop */
     const char *usage; /* its synopsis */
 } subcommand_table[] = {
-    {"stacks", "stacks PID [--group stack|top|user|start] [--format text|json] [-o DB]"},
-    {"profile", "profile PID [-d SECONDS] [-F HZ] [--format text|folded|json] [-o DB]"},
+    {"stacks", "stacks PID [--group stack|top|user|start] [--format text|json] [--consistent] "
+               "[--unwinder libunwind|libdw] [-o DB | --no-record]"},
+    {"profile",
+     "profile PID [-d SECONDS] [-F HZ] [--format text|folded|json] [-o DB | --no-record]"},
     {"open", "open FILE.db"},
     {"diff", "diff FILE.db A B"},
     {"report", "report FILE.db [--format md|html|json|folded|pprof] [-o OUT]"},
@@ -152,6 +164,16 @@ static int apply_option(int id, const char *arg, struct options *out, char *err,
             return 2;
         }
         return 0;
+    case 'F': {
+        long hz = 0;
+        if (parse_long(arg, &hz) < 0 || hz < OPTIONS_MIN_FREQUENCY || hz > OPTIONS_MAX_FREQUENCY) {
+            snprintf(err, errlen, "-F: '%s' is not a frequency in Hz (%d to %d)", arg,
+                     OPTIONS_MIN_FREQUENCY, OPTIONS_MAX_FREQUENCY);
+            return 2;
+        }
+        out->frequency_hz = (unsigned)hz;
+        return 0;
+    }
     case 'p':
         return parse_pid_list(arg, out, err, errlen);
     case OPTION_SORT: {
@@ -271,14 +293,22 @@ int options_parse(int argc, char **argv, struct options *out, char *err, size_t 
         out->arguments = argv + optind + 1;
         out->argument_count = argc - optind - 1;
     }
-    unsigned command = !out->subcommand                         ? FOR_CONSOLE
-                       : strcmp(out->subcommand, "stacks") == 0 ? FOR_STACKS
-                                                                : 0;
+    unsigned command = !out->subcommand                          ? FOR_CONSOLE
+                       : strcmp(out->subcommand, "stacks") == 0  ? FOR_STACKS
+                       : strcmp(out->subcommand, "profile") == 0 ? FOR_PROFILE
+                                                                 : 0;
     for (size_t i = 0; i < OPTION_COUNT && command; i++) {
         if (seen[i] && !(option_table[i].commands & command)) {
             snprintf(err, errlen, "option --%s does not apply to %s", option_table[i].long_name,
                      out->subcommand ? out->subcommand : "the console");
             return 2;
+        }
+    }
+    /* profile: -d is the sampling duration (the console's refresh delay keeps its default). */
+    for (size_t i = 0; i < OPTION_COUNT && command == FOR_PROFILE; i++) {
+        if (seen[i] && option_table[i].id == 'd') {
+            out->duration_seconds = out->delay_seconds;
+            out->delay_seconds = 1.5;
         }
     }
     if (out->batch && out->subcommand) {
@@ -321,4 +351,24 @@ void options_usage(char *buf, size_t buflen)
     APPEND("\nSessions are saved under $XDG_STATE_HOME/stacktop/ (default ~/.local/state/"
            "stacktop/).\nExit status: 0 ok, 1 runtime failure, 2 usage error.\n");
 #undef APPEND
+}
+
+int options_pid_operand(const struct options *options, pid_t *pid, char *err, size_t errlen)
+{
+    const char *name = options->subcommand ? options->subcommand : "";
+    if (options->argument_count != 1) {
+        const char *usage = name;
+        for (size_t i = 0; i < sizeof subcommand_table / sizeof subcommand_table[0]; i++)
+            if (strcmp(subcommand_table[i].name, name) == 0)
+                usage = subcommand_table[i].usage;
+        snprintf(err, errlen, "usage: stacktop %s", usage);
+        return -1;
+    }
+    long value = 0;
+    if (parse_long(options->arguments[0], &value) < 0 || value <= 0 || value > 0x3fffffff) {
+        snprintf(err, errlen, "%s: '%s' is not a process id", name, options->arguments[0]);
+        return -1;
+    }
+    *pid = (pid_t)value;
+    return 0;
 }

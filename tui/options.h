@@ -34,6 +34,8 @@ struct options {
     const char *format;           /* --format: text, json, ...; NULL = text */
     bool consistent;              /* stacks --consistent: stop all threads together */
     const char *unwinder;         /* stacks --unwinder: libunwind, libdw; NULL = default */
+    double duration_seconds;      /* profile -d: how long to sample (0 = the default, 5 s) */
+    unsigned frequency_hz;        /* profile -F: samples per second (0 = the default, 99) */
     const char *subcommand;       /* stacks, profile, open, diff, report; NULL for the console */
     char **arguments;             /* operands after the subcommand (points into argv) */
     int argument_count;           /* number of operands */
@@ -41,6 +43,10 @@ struct options {
 
 /* Parses argv into out. Returns 0 on success, 2 on a usage error with a message in err. */
 int options_parse(int argc, char **argv, struct options *out, char *err, size_t errlen);
+
+/* The single PID operand of a subcommand (stacks, profile). Returns 0, or -1 with err set to
+ * the subcommand's usage line or "'x' is not a process id" (a usage error: exit 2). */
+int options_pid_operand(const struct options *options, pid_t *pid, char *err, size_t errlen);
 
 /* Writes the usage text (generated from the option table) to buf. */
 void options_usage(char *buf, size_t buflen);

@@ -4,7 +4,6 @@
  */
 #include "stacks_snapshot.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,31 +50,18 @@ void stacks_snapshot_free(struct stacks_snapshot *snapshot)
     memset(snapshot, 0, sizeof *snapshot);
 }
 
-static int parse_pid_operand(const struct options *options, pid_t *pid, char *err, size_t errlen)
+/* collector_record_fn for a stacks snapshot. */
+static int64_t store_snapshot_into(struct store *store, void *context, char *err, size_t errlen)
 {
-    if (options->argument_count != 1) {
-        snprintf(err, errlen,
-                 "usage: stacktop stacks PID [--group stack|top|user|start] "
-                 "[--format text|json] [--consistent] [--unwinder libunwind|libdw] "
-                 "[-o DB]");
-        return -1;
-    }
-    char *end = NULL;
-    errno = 0;
-    long value = strtol(options->arguments[0], &end, 10);
-    if (errno || end == options->arguments[0] || *end || value <= 0 || value > 0x3fffffff) {
-        snprintf(err, errlen, "stacks: '%s' is not a process id", options->arguments[0]);
-        return -1;
-    }
-    *pid = (pid_t)value;
-    return 0;
+    struct stacks_snapshot *snapshot = context;
+    return stacks_snapshot_store(snapshot, store, err, errlen) < 0 ? -1 : snapshot->snapshot_id;
 }
 
 int stacks_command_run(const struct options *options, int argc, char **argv)
 {
     char err[1024];
     pid_t pid = 0;
-    if (parse_pid_operand(options, &pid, err, sizeof err) < 0) {
+    if (options_pid_operand(options, &pid, err, sizeof err) < 0) {
         fprintf(stderr, "stacktop: %s\n", err);
         return 2;
     }
@@ -121,29 +107,9 @@ int stacks_command_run(const struct options *options, int argc, char **argv)
 
     /* Every snapshot is recorded, like every session (unless --no-record). */
     int status = 0;
-    if (!options->no_record) {
-        struct collector collector;
-        if (collector_open(&collector, options, argc, argv, err, sizeof err) == 0) {
-            if (!collector.recording) {
-                fprintf(stderr, "stacktop: %s\n", collector.record_error);
-            } else if (stacks_snapshot_store(&snapshot, collector.store, err, sizeof err) < 0) {
-                fprintf(stderr, "stacktop: snapshot not saved: %s\n", err);
-                status = 1;
-            }
-            char path[PATH_MAX];
-            snprintf(path, sizeof path, "%s", collector.path);
-            bool recorded = collector.recording && snapshot.snapshot_id > 0;
-            if (collector_close(&collector, err, sizeof err) < 0) {
-                fprintf(stderr, "stacktop: closing the session file: %s\n", err);
-                status = 1;
-            } else if (recorded) {
-                fprintf(stderr, "stacktop: snapshot %lld saved to %s\n",
-                        (long long)snapshot.snapshot_id, path);
-            }
-        } else {
-            fprintf(stderr, "stacktop: %s\n", err);
-        }
-    }
+    if (!options->no_record)
+        status = collector_record_snapshot(options, argc, argv, "stacks", store_snapshot_into,
+                                           &snapshot);
     stacks_snapshot_free(&snapshot);
     return status;
 }

@@ -209,7 +209,8 @@ static void processes_draw(struct app *app, int top, int rows, int cols)
 
 static void processes_footer(char *buf, size_t buflen)
 {
-    snprintf(buf, buflen, "F1 Help|F3 Search|F4 Filter|F5 Tree|F6 Sort|Enter Details|F10 Quit");
+    snprintf(buf, buflen,
+             "F1 Help|F3 Search|F4 Filter|F5 Tree|F6 Sort|Enter Details|s Stacks|f Flame|F10 Quit");
 }
 
 const struct view_ops view_processes_ops = {"Processes", true, processes_draw, processes_footer,

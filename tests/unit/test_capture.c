@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -22,6 +23,7 @@
 
 #include "capture.h"
 #include "check.h"
+#include "memory.h"
 
 #define FIXTURE_THREADS 4 /* worker threads of the fixture (plus its main thread) */
 
@@ -323,10 +325,69 @@ static void test_symbolized(pid_t pid)
     capture_result_free(&result);
 }
 
+/* memory_reader_copy_stack: one read, cut at the first unreadable page; reads inside are
+ * served from the copy (the memory as it was), reads of writable memory outside are counted. */
+static void test_stack_copy(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    unsigned char *area =
+        mmap(NULL, (size_t)page * 3, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(area != MAP_FAILED);
+    if (area == MAP_FAILED)
+        return;
+    CHECK(mprotect(area + 2 * page, (size_t)page, PROT_NONE) == 0); /* a guard page */
+    memset(area, 0x11, (size_t)page * 2);
+    uint64_t sp = (uint64_t)(uintptr_t)(area + 64);
+
+    struct memory_reader *reader = memory_reader_new(getpid());
+    ssize_t copied = memory_reader_copy_stack(reader, sp, 64 * 1024);
+    CHECK_INT(copied, 2 * page - 64); /* stops at the guard page */
+    area[100] = 0x22;                 /* the "thread" runs on after the copy */
+    uint64_t word = 0;
+    CHECK(memory_read_word(reader, sp + 36, &word) == 0);
+    CHECK(word == 0x1111111111111111ull);                /* from the copy: the value at the stop */
+    CHECK(memory_read_word(reader, sp - 8, &word) == 0); /* below the copy: live */
+    struct memory_stats stats;
+    memory_reader_get_stats(reader, &stats);
+    CHECK(stats.copy_hits == 1);
+    CHECK(stats.live_after_copy == 1);
+    CHECK(memory_read_word(reader, (uint64_t)(uintptr_t)(area + 2 * page), &word) == -1);
+
+    memory_reader_drop_stack_copy(reader);
+    memory_reader_invalidate(reader);
+    CHECK(memory_read_word(reader, sp + 36, &word) == 0);
+    CHECK(word == 0x1111111111111122ull); /* live again (little-endian) */
+    CHECK(memory_reader_copy_stack(reader, (uint64_t)(uintptr_t)(area + 2 * page), 4096) == -1);
+    memory_reader_free(reader);
+    munmap(area, (size_t)page * 3);
+}
+
+/* The default (walk the copy after resuming) and the former way (walk while stopped) find
+ * the same stacks, with either unwinder. */
+static void test_copy_matches_stopped_walk(pid_t pid)
+{
+    for (int unwinder = CAPTURE_UNWINDER_LIBUNWIND; unwinder <= CAPTURE_UNWINDER_LIBDW;
+         unwinder++) {
+        struct capture_result copied, walked;
+        unsetenv("STACKTOP_UNWIND_WHILE_STOPPED");
+        CHECK(capture_with(pid, (enum capture_unwinder)unwinder, false, &copied) == 0);
+        setenv("STACKTOP_UNWIND_WHILE_STOPPED", "1", 1);
+        CHECK(capture_with(pid, (enum capture_unwinder)unwinder, false, &walked) == 0);
+        unsetenv("STACKTOP_UNWIND_WHILE_STOPPED");
+        check_complete(&copied);
+        check_complete(&walked);
+        check_same_pcs(&copied, &walked);
+        check_nothing_traced(&copied);
+        capture_result_free(&copied);
+        capture_result_free(&walked);
+    }
+}
+
 int main(void)
 {
     test_names();
     test_errors();
+    test_stack_copy();
 
     struct fixture fixture;
     char name[16];
@@ -336,6 +397,7 @@ int main(void)
         return CHECK_DONE();
     }
     test_both_unwinders(fixture.pid);
+    test_copy_matches_stopped_walk(fixture.pid);
     test_stopped_target_stays_stopped(fixture.pid);
     test_symbolized(fixture.pid);
     fixture_stop(&fixture);

@@ -573,9 +573,10 @@ static void test_version_1(void)
         CHECK_INT(store_record_tick(store, &system, entries, 1, err, sizeof err), 0);
     }
     CHECK_INT(store_close(store, err, sizeof err), 0);
-    /* Version 2 only added tables and views: removing them leaves exactly a version 1 file,
-     * as stacktop 1 wrote it. */
-    CHECK_INT(exec_sql(path, "DROP VIEW snapshot_groups; DROP VIEW snapshot_threads_full;"
+    /* Versions 2 and 3 only added tables and views: removing them leaves exactly a version 1
+     * file, as stacktop 1 wrote it. */
+    CHECK_INT(exec_sql(path, "DROP VIEW profile_hot_functions; DROP TABLE snapshot_profile;"
+                             "DROP VIEW snapshot_groups; DROP VIEW snapshot_threads_full;"
                              "DROP TABLE snapshot_stack_count; DROP TABLE snapshot_deadlock;"
                              "DROP TABLE snapshot_lock; DROP TABLE snapshot_thread;"
                              "DROP TABLE stack_frame; DROP TABLE stack; DROP TABLE frame;"
@@ -608,7 +609,7 @@ static void test_version_1(void)
     store = store_open_for_recording(path, &info, err, sizeof err);
     CHECK(store != NULL);
     if (store) {
-        CHECK_INT(query_int(path, "PRAGMA user_version"), 2);
+        CHECK_INT(query_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
         struct capture_result a;
         build_capture(&a, 4470, "server", capture_a_threads,
                       sizeof capture_a_threads / sizeof capture_a_threads[0]);
