@@ -470,39 +470,51 @@ static void stop_end(struct held_thread *held)
     held->seized = false;
 }
 
+/* A thread that missed its deadline and has stopped since (found by a wait that ends at
+ * until_ns): captured after all when take_stack, like any other (registers and stack copy,
+ * detach, unwind from the copy), else just released. Its stop window counts from the
+ * interrupt. Returns true when it is no longer held. */
+static bool settle_late_thread(struct capture_job *job, struct unwind_session *session,
+                               struct held_thread *held, int64_t until_ns, bool take_stack)
+{
+    struct capture_thread *thread = held->thread;
+    if (attach_wait_stop(thread->tid, until_ns, &held->stop) != ATTACH_WAIT_STOPPED) {
+        if (attach_now_ns() < until_ns)
+            held->seized = false; /* exited */
+        return !held->seized;
+    }
+    held->stopped = true;
+    held->late = false;
+    struct attach_registers regs;
+    if (!take_stack || job->unwind_while_stopped || attach_get_registers(thread->tid, &regs) != 0 ||
+        unwind_copy_stack(session, &regs) != 0) {
+        stop_end(held);
+        return true;
+    }
+    char late_error[sizeof thread->error];
+    snprintf(late_error, sizeof late_error, "%s", thread->error);
+    stop_end(held);
+    thread->error[0] = '\0';
+    unwind_copied(session, thread, &regs);
+    if (thread->pc_count > 0)
+        job->captured++;
+    else if (thread->error[0] == '\0')
+        snprintf(thread->error, sizeof thread->error, "%s", late_error);
+    return true;
+}
+
 /* Threads that missed the deadline may stop a little later: release them promptly. Those
  * still running when this gives up are detached by the kernel when the worker exits. With
  * take_stacks (one-by-one mode), a thread that was merely waiting for a CPU (state R on a
- * busy machine) and stops now is captured after all, like any other: registers and stack
- * copy, detach, unwind; its stop window counts from the interrupt. */
+ * busy machine) and stops now is captured after all. */
 static void release_late_threads(struct capture_job *job, struct unwind_session *session,
                                  struct held_thread *held, size_t count, bool take_stacks)
 {
     int64_t give_up = attach_now_ns() + (int64_t)CAPTURE_LATE_STOP_WAIT_MS * 1000000;
     for (size_t i = 0; i < count; i++) {
-        if (!held[i].late || !held[i].seized)
-            continue;
-        struct capture_thread *thread = held[i].thread;
-        if (attach_wait_stop(thread->tid, give_up, &held[i].stop) != ATTACH_WAIT_STOPPED) {
+        if (held[i].late && held[i].seized) {
+            settle_late_thread(job, session, &held[i], give_up, take_stacks);
             held[i].seized = false;
-            continue;
-        }
-        held[i].stopped = true;
-        struct attach_registers regs;
-        if (take_stacks && !job->unwind_while_stopped &&
-            attach_get_registers(thread->tid, &regs) == 0 &&
-            unwind_copy_stack(session, &regs) == 0) {
-            char late_error[sizeof thread->error];
-            snprintf(late_error, sizeof late_error, "%s", thread->error);
-            stop_end(&held[i]);
-            thread->error[0] = '\0';
-            unwind_copied(session, thread, &regs);
-            if (thread->pc_count > 0)
-                job->captured++;
-            else if (thread->error[0] == '\0')
-                snprintf(thread->error, sizeof thread->error, "%s", late_error);
-        } else {
-            stop_end(&held[i]);
         }
     }
 }
@@ -520,6 +532,7 @@ static void capture_one_by_one(struct capture_job *job, struct unwind_session *s
                                struct held_thread *held)
 {
     struct capture_result *out = job->out;
+    size_t late_pending = 0; /* threads that missed their deadline, still seized */
     for (size_t i = 0; i < out->thread_count; i++) {
         held[i].thread = &out->threads[i];
         if (!thread_is_capturable(held[i].thread))
@@ -529,8 +542,10 @@ static void capture_one_by_one(struct capture_job *job, struct unwind_session *s
                 return;
             continue;
         }
-        if (stop_wait(job, &held[i]) != 0)
+        if (stop_wait(job, &held[i]) != 0) {
+            late_pending += held[i].late;
             continue;
+        }
         struct attach_registers regs;
         if (!job->unwind_while_stopped && stop_copy(session, &held[i], &regs) == 0) {
             stop_end(&held[i]);
@@ -542,6 +557,11 @@ static void capture_one_by_one(struct capture_job *job, struct unwind_session *s
         }
         if (held[i].thread->pc_count > 0)
             job->captured++;
+        /* a late thread that has stopped since must not wait for the end of the capture */
+        for (size_t k = 0; late_pending > 0 && k <= i; k++)
+            if (held[k].late && held[k].seized &&
+                settle_late_thread(job, session, &held[k], 0, true))
+                late_pending--;
     }
 }
 
@@ -731,11 +751,15 @@ static void symbolizer_warmup_start(struct symbolizer_warmup *warmup, struct cap
     warmup->started = pthread_create(&warmup->thread, NULL, symbolizer_warmup_run, warmup) == 0;
 }
 
-/* Waits for the loading thread (idempotent). */
+/* Waits for the loading thread (idempotent). The stops are over: it gets a normal share of
+ * the CPU again, as on a busy machine an idle-class thread may not run at all. */
 static void symbolizer_warmup_join(struct symbolizer_warmup *warmup)
 {
-    if (warmup->started)
+    struct sched_param normal = {.sched_priority = 0};
+    if (warmup->started) {
+        pthread_setschedparam(warmup->thread, SCHED_OTHER, &normal);
         pthread_join(warmup->thread, NULL);
+    }
     warmup->started = false;
 }
 

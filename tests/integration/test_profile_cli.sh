@@ -139,6 +139,34 @@ profile 4000000 -d 1 --no-record
 [ "$RC" = 1 ] || pfail "missing pid: exit $RC, expected 1"
 grep -q "does not exist" "$err" || pfail "missing pid: no 'does not exist'"
 
+# An unprivileged user profiling its own process: allowed, user frames only where
+# kernel.perf_event_paranoid forbids kernel frames (> 1), and the status line says which.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+    as_nobody=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+    "${as_nobody[@]}" "$FIXTURES/prof_split" >"$ST_TMP/nobody.out" 2>&1 &
+    own=$!
+    ST_FX_PIDS+=("$own")
+    for _ in $(seq 100); do grep -q '^ready' "$ST_TMP/nobody.out" && break; sleep 0.05; done
+    nobody_out=$("${as_nobody[@]}" "$STACKTOP" profile "$own" -d 1 --no-record 2>&1)
+    nobody_rc=$?
+    paranoid=$(cat /proc/sys/kernel/perf_event_paranoid)
+    if [ "$paranoid" -ge 3 ]; then
+        # Debian's "3": no perf_event_open for unprivileged users at all. Say what to set.
+        [ "$nobody_rc" = 1 ] || pfail "perf_event_paranoid=3: exit $nobody_rc, expected 1"
+        grep -q "perf_event_paranoid" <<<"$nobody_out" ||
+            pfail "perf_event_paranoid=3: the message does not name the sysctl: $nobody_out"
+    else
+        [ "$nobody_rc" = 0 ] ||
+            pfail "unprivileged profile of its own process: exit $nobody_rc: $nobody_out"
+        if [ "$paranoid" -gt 1 ]; then
+            grep -q "kernel frames off" <<<"$nobody_out" ||
+                pfail "perf_event_paranoid=$paranoid: unprivileged: expected 'kernel frames off'"
+        fi
+        grep -q "burn_a" <<<"$nobody_out" || pfail "unprivileged profile: no burn_a"
+    fi
+    kill "$own" 2>/dev/null
+fi
+
 # Usage errors: exit 2.
 for args in "1 -F 0" "1 -F 20000" "1 -F abc" "1 --format xml" "1 --group top" "" "1 2"; do
     # shellcheck disable=SC2086
