@@ -478,10 +478,15 @@ static bool settle_late_thread(struct capture_job *job, struct unwind_session *s
                                struct held_thread *held, int64_t until_ns, bool take_stack)
 {
     struct capture_thread *thread = held->thread;
-    if (attach_wait_stop(thread->tid, until_ns, &held->stop) != ATTACH_WAIT_STOPPED) {
-        if (attach_now_ns() < until_ns)
-            held->seized = false; /* exited */
-        return !held->seized;
+    switch (attach_wait_stop(thread->tid, until_ns, &held->stop)) {
+    case ATTACH_WAIT_STOPPED:
+        break;
+    case ATTACH_WAIT_EXITED:
+        held->seized = false;
+        held->late = false;
+        return true;
+    case ATTACH_WAIT_TIMEOUT:
+        return false;
     }
     held->stopped = true;
     held->late = false;
