@@ -530,23 +530,46 @@ static bool thread_is_capturable(const struct capture_thread *thread)
     return thread->error[0] == '\0' && thread->state != 'Z' && thread->state != 'X';
 }
 
+/* A thread detached with its stack copied, waiting to be unwound. */
+struct copied_thread {
+    struct capture_thread *thread; /* NULL when none waits */
+    struct attach_registers regs;  /* its registers at the stop */
+};
+
+/* Unwinds the waiting copy, if any (the stack copy of the session is then free again). */
+static void unwind_waiting_copy(struct capture_job *job, struct unwind_session *session,
+                                struct copied_thread *waiting)
+{
+    if (waiting->thread == NULL)
+        return;
+    unwind_copied(session, waiting->thread, &waiting->regs);
+    if (waiting->thread->pc_count > 0)
+        job->captured++;
+    waiting->thread = NULL;
+}
+
 /* One thread at a time: seize, interrupt, wait, copy registers and stack top, detach, then
  * unwind from the copy with the thread running again (DESIGN.md: "stop one thread, copy what
- * is needed, resume it"). When the stack cannot be copied, it is walked while stopped. */
+ * is needed, resume it"). When the stack cannot be copied, it is walked while stopped.
+ * The unwind of a thread runs while the next one, just interrupted, is on its way to its
+ * stop (the trap needs it scheduled: ~10 us), so it costs no wall time; only one thread is
+ * ever stopped at a time. */
 static void capture_one_by_one(struct capture_job *job, struct unwind_session *session,
                                struct held_thread *held)
 {
     struct capture_result *out = job->out;
     size_t late_pending = 0; /* threads that missed their deadline, still seized */
+    struct copied_thread waiting = {.thread = NULL};
     for (size_t i = 0; i < out->thread_count; i++) {
         held[i].thread = &out->threads[i];
         if (!thread_is_capturable(held[i].thread))
             continue;
         if (stop_begin(job, &held[i]) != 0) {
             if (job->fatal_errno != 0)
-                return;
+                break;
             continue;
         }
+        unwind_waiting_copy(job, session, &waiting);
         if (stop_wait(job, &held[i]) != 0) {
             late_pending += held[i].late;
             continue;
@@ -554,20 +577,25 @@ static void capture_one_by_one(struct capture_job *job, struct unwind_session *s
         struct attach_registers regs;
         if (!job->unwind_while_stopped && stop_copy(session, &held[i], &regs) == 0) {
             stop_end(&held[i]);
-            unwind_copied(session, held[i].thread, &regs);
+            waiting.thread = held[i].thread;
+            waiting.regs = regs;
         } else {
             if (held[i].thread->error[0] == '\0')
                 stop_unwind(session, &held[i], false); /* no copy: walk it while stopped */
             stop_end(&held[i]);
+            if (held[i].thread->pc_count > 0)
+                job->captured++;
         }
-        if (held[i].thread->pc_count > 0)
-            job->captured++;
+        if (late_pending == 0)
+            continue;
         /* a late thread that has stopped since must not wait for the end of the capture */
+        unwind_waiting_copy(job, session, &waiting);
         for (size_t k = 0; late_pending > 0 && k <= i; k++)
             if (held[k].late && held[k].seized &&
                 settle_late_thread(job, session, &held[k], 0, true))
                 late_pending--;
     }
+    unwind_waiting_copy(job, session, &waiting);
 }
 
 /* Every thread at once: seize and interrupt all, wait for all, unwind all (live memory,

@@ -3,11 +3,13 @@
  *
  * Flow (see ../shared/DESIGN.md, "attach"): list the threads from /proc/PID/task; for each
  * thread PTRACE_SEIZE + PTRACE_INTERRUPT (never PTRACE_ATTACH, never a signal, never a write,
- * never PTRACE_O_EXITKILL), wait for the stop with a deadline, unwind the raw PCs while it
- * is stopped (memory through process_vm_readv), detach; then, with every thread running
- * again, symbolize the PCs (symbols.h). Threads already stopped (state T) stay stopped.
- * Default mode stops one thread at a time; consistent mode stops all, unwinds all, resumes
- * all. Every stop window is timed.
+ * never PTRACE_O_EXITKILL), wait for the stop with a deadline, copy what is needed — the
+ * registers and up to 64 KiB of stack from sp, in one process_vm_readv — and detach at once;
+ * the raw PCs are then unwound from the copy (reads beyond it go to live memory and are
+ * counted) while the next thread is being stopped; then, with every thread running again, the
+ * PCs are symbolized (symbols.h). Threads already stopped (state T) stay stopped. Default mode
+ * stops one thread at a time; consistent mode stops all, unwinds all while they are stopped,
+ * resumes all. Every stop window is timed.
  *
  * This header holds the plain result structs shared by capture, stacks (grouping and locks),
  * the store and the console. Only attach.c calls ptrace.
