@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "unwind_dwfl.h"
 #include "xalloc.h"
 
 struct perf_unwinder {
@@ -31,27 +32,6 @@ struct perf_unwinder {
     bool *pc_is_return;                    /* per PC: a return address */
     size_t count;                          /* PCs written so far */
     size_t max;                            /* capacity of pcs */
-};
-
-/* No separate debug files: unwinding must not search the disk or the network. */
-static int find_no_debuginfo(Dwfl_Module *module, void **userdata, const char *modname,
-                             Dwarf_Addr base, const char *file_name, const char *debuglink_file,
-                             GElf_Word debuglink_crc, char **debuginfo_file_name)
-{
-    (void)module;
-    (void)userdata;
-    (void)modname;
-    (void)base;
-    (void)file_name;
-    (void)debuglink_file;
-    (void)debuglink_crc;
-    (void)debuginfo_file_name;
-    return -1;
-}
-
-static const Dwfl_Callbacks dwfl_callbacks = {
-    .find_elf = dwfl_linux_proc_find_elf,
-    .find_debuginfo = find_no_debuginfo,
 };
 
 static pid_t sample_next_thread(Dwfl *dwfl, void *dwfl_arg, void **thread_argp)
@@ -113,36 +93,14 @@ static const Dwfl_Thread_Callbacks sample_thread_callbacks = {
 /* Reports the modules of unwinder->pid into a new Dwfl and attaches the sample state. */
 static int unwinder_build(struct perf_unwinder *unwinder, char *err, size_t errlen)
 {
-    Dwfl *dwfl = dwfl_begin(&dwfl_callbacks);
-    if (dwfl == NULL) {
-        snprintf(err, errlen, "libdw: %s", dwfl_errmsg(-1));
+    Dwfl *dwfl = unwind_dwfl_open(unwinder->pid, &sample_thread_callbacks, unwinder, err, errlen);
+    if (dwfl == NULL)
         return -1;
-    }
-    dwfl_report_begin(dwfl);
-    int rc = dwfl_linux_proc_report(dwfl, unwinder->pid);
-    if (rc != 0) {
-        snprintf(err, errlen, "libdw: cannot read the memory map of process %d (%s)",
-                 (int)unwinder->pid, rc > 0 ? strerror(rc) : dwfl_errmsg(-1));
-        goto end_dwfl;
-    }
-    if (dwfl_report_end(dwfl, NULL, NULL) != 0) {
-        snprintf(err, errlen, "libdw: %s", dwfl_errmsg(-1));
-        goto end_dwfl;
-    }
-    if (!dwfl_attach_state(dwfl, NULL, unwinder->pid, &sample_thread_callbacks, unwinder)) {
-        snprintf(err, errlen, "libdw: cannot set up unwinding of process %d (%s)",
-                 (int)unwinder->pid, dwfl_errmsg(-1));
-        goto end_dwfl;
-    }
     if (unwinder->dwfl != NULL)
         dwfl_end(unwinder->dwfl);
     unwinder->dwfl = dwfl;
     unwinder->maps_changed = false;
     return 0;
-
-end_dwfl:
-    dwfl_end(dwfl);
-    return -1;
 }
 
 struct perf_unwinder *perf_unwinder_new(pid_t pid, char *err, size_t errlen)

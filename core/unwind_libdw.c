@@ -17,6 +17,7 @@
 
 #include "memory.h"
 #include "unwind.h"
+#include "unwind_dwfl.h"
 #include "xalloc.h"
 
 /* Per-capture state. */
@@ -26,27 +27,6 @@ struct libdw_state {
     pid_t tid;                           /* the thread being unwound */
     const struct attach_registers *regs; /* its registers at the stop */
     struct unwind_output *out;           /* where the frame callback writes */
-};
-
-/* No separate debug files: unwinding must not search the disk or the network. */
-static int find_no_debuginfo(Dwfl_Module *module, void **userdata, const char *modname,
-                             Dwarf_Addr base, const char *file_name, const char *debuglink_file,
-                             GElf_Word debuglink_crc, char **debuginfo_file_name)
-{
-    (void)module;
-    (void)userdata;
-    (void)modname;
-    (void)base;
-    (void)file_name;
-    (void)debuglink_file;
-    (void)debuglink_crc;
-    (void)debuginfo_file_name;
-    return -1;
-}
-
-static const Dwfl_Callbacks dwfl_callbacks = {
-    .find_elf = dwfl_linux_proc_find_elf,
-    .find_debuginfo = find_no_debuginfo,
 };
 
 static pid_t next_thread(Dwfl *dwfl, void *dwfl_arg, void **thread_argp)
@@ -104,31 +84,11 @@ static void *libdw_open(pid_t pid, struct memory_reader *memory, char *err, size
 {
     struct libdw_state *state = xcalloc(1, sizeof *state);
     state->memory = memory;
-    state->dwfl = dwfl_begin(&dwfl_callbacks);
-    if (state->dwfl == NULL) {
-        snprintf(err, errlen, "libdw: %s", dwfl_errmsg(-1));
+    state->dwfl = unwind_dwfl_open(pid, &thread_callbacks, state, err, errlen);
+    if (state->dwfl == NULL)
         goto free_state;
-    }
-    dwfl_report_begin(state->dwfl);
-    int rc = dwfl_linux_proc_report(state->dwfl, pid);
-    if (rc != 0) {
-        snprintf(err, errlen, "libdw: cannot read the memory map of process %d (%s)", (int)pid,
-                 rc > 0 ? "/proc/PID/maps unreadable" : dwfl_errmsg(-1));
-        goto end_dwfl;
-    }
-    if (dwfl_report_end(state->dwfl, NULL, NULL) != 0) {
-        snprintf(err, errlen, "libdw: %s", dwfl_errmsg(-1));
-        goto end_dwfl;
-    }
-    if (!dwfl_attach_state(state->dwfl, NULL, pid, &thread_callbacks, state)) {
-        snprintf(err, errlen, "libdw: cannot set up unwinding of process %d (%s)", (int)pid,
-                 dwfl_errmsg(-1));
-        goto end_dwfl;
-    }
     return state;
 
-end_dwfl:
-    dwfl_end(state->dwfl);
 free_state:
     free(state);
     return NULL;
