@@ -39,6 +39,11 @@ workload_row=$(st_screen | grep -n 'run_workload' | head -n 1 | cut -d: -f1)
 [ -n "$burn_row" ] && [ -n "$workload_row" ] && [ "$burn_row" -gt "$workload_row" ] ||
     st_soft_fail "burn_a (row $burn_row) is not below run_workload (row $workload_row)"
 
+# Shares are only meaningful over enough samples (99 Hz: about 3 s for 300).
+sample_count() { st_screen | sed -nE 's/^([0-9]+) samples in .*/\1/p' | head -n 1; }
+enough_samples() { [ "$(sample_count)" -ge 300 ] 2>/dev/null; }
+st_wait_until 60 "fewer than 300 samples after 60 s" enough_samples
+
 # Search: burn_b highlighted, its share in the status line.
 st_keys /
 st_type burn_b

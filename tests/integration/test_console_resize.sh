@@ -60,7 +60,8 @@ st_wait_until 10 "200x60: Tasks/Load/Uptime are not in a right-hand panel" right
 st_contains "termina" "$(st_screen | head -n 3)" && st_fail "still 'too small' at 200x60"
 cpus=$(nproc)
 if [ "$cpus" -gt 1 ]; then
-    st_screen | grep -qE '(^| )0\[' || st_fail "200x60: no per-CPU bars"
+    per_cpu_bars() { st_screen | grep -qE '(^| )0\['; }
+    st_wait_until 10 "200x60: no per-CPU bars" per_cpu_bars
 fi
 alive 200x60
 
