@@ -23,6 +23,7 @@
 
 #include "capture.h"
 #include "check.h"
+#include "fixture_process.h"
 #include "memory.h"
 
 #define FIXTURE_THREADS 4 /* worker threads of the fixture (plus its main thread) */
@@ -32,69 +33,18 @@ struct fixture {
     pid_t pid; /* its pid ("ready PID") */
 };
 
-static void fixture_path(const char *program, char *out, size_t size)
-{
-    const char *dir = getenv("FIXTURES");
-    if (dir != NULL && dir[0] != '\0') {
-        snprintf(out, size, "%s/%s", dir, program);
-        return;
-    }
-    char self[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (len < 0)
-        len = 0;
-    self[len] = '\0';
-    /* build/tests/test_capture -> build/fixtures/PROGRAM */
-    char *tests_dir = dirname(self);
-    snprintf(out, size, "%s/../fixtures/%s", tests_dir, program);
-}
-
 /* Starts named_sleeper NAME THREADS and waits for its "ready PID" line. */
 static int fixture_start(struct fixture *fixture, const char *name, int threads)
 {
-    char path[PATH_MAX + 64], count[16];
-    fixture_path("named_sleeper", path, sizeof path);
+    char count[16];
     snprintf(count, sizeof count, "%d", threads);
-    int pipe_fds[2];
-    if (pipe(pipe_fds) != 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        dup2(pipe_fds[1], STDOUT_FILENO);
-        close(pipe_fds[0]);
-        close(pipe_fds[1]);
-        execl(path, "named_sleeper", name, count, (char *)NULL);
-        _exit(127);
-    }
-    close(pipe_fds[1]);
-    char line[64] = "";
-    size_t used = 0;
-    while (used + 1 < sizeof line) {
-        ssize_t got = read(pipe_fds[0], line + used, 1);
-        if (got <= 0 || line[used] == '\n')
-            break;
-        used++;
-    }
-    line[used] = '\0';
-    close(pipe_fds[0]);
-    int announced = 0;
-    if (sscanf(line, "ready %d", &announced) != 1 || announced != pid) {
-        fprintf(stderr, "fixture %s did not start (got \"%s\")\n", path, line);
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        return -1;
-    }
-    fixture->pid = pid;
-    return 0;
+    fixture->pid = fixture_process_start("named_sleeper", name, count);
+    return fixture->pid > 0 ? 0 : -1;
 }
 
 static void fixture_stop(struct fixture *fixture)
 {
-    kill(fixture->pid, SIGCONT);
-    kill(fixture->pid, SIGKILL);
-    waitpid(fixture->pid, NULL, 0);
+    fixture_process_stop(fixture->pid);
 }
 
 /* A number field ("TracerPid") of /proc/PID/task/TID/status; -1 if unreadable. */

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "fixture_process.h"
 #include "perf.h"
 
 #define SAMPLE_HZ       499  /* sampling rate of the tests */
@@ -42,68 +43,6 @@ struct profile {
     long late_thread_samples; /* burn_d samples from a thread other than the main one */
     long empty;               /* stacks without any frame */
 };
-
-static void fixture_path(const char *program, char *out, size_t size)
-{
-    const char *dir = getenv("FIXTURES");
-    if (dir != NULL && dir[0] != '\0') {
-        snprintf(out, size, "%s/%s", dir, program);
-        return;
-    }
-    char self[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (len < 0)
-        len = 0;
-    self[len] = '\0';
-    /* build/tests/test_perf -> build/fixtures/PROGRAM */
-    char *tests_dir = dirname(self);
-    snprintf(out, size, "%s/../fixtures/%s", tests_dir, program);
-}
-
-/* Starts fixture PROGRAM [ARGUMENT] and waits for its "ready PID" line; returns the pid or -1. */
-static pid_t fixture_start(const char *program, const char *argument)
-{
-    char path[PATH_MAX + 64];
-    fixture_path(program, path, sizeof path);
-    int pipe_fds[2];
-    if (pipe(pipe_fds) != 0)
-        return -1;
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        dup2(pipe_fds[1], STDOUT_FILENO);
-        close(pipe_fds[0]);
-        close(pipe_fds[1]);
-        execl(path, program, argument, (char *)NULL);
-        _exit(127);
-    }
-    close(pipe_fds[1]);
-    char line[64] = "";
-    size_t used = 0;
-    while (used + 1 < sizeof line) {
-        ssize_t got = read(pipe_fds[0], line + used, 1);
-        if (got <= 0 || line[used] == '\n')
-            break;
-        used++;
-    }
-    line[used] = '\0';
-    close(pipe_fds[0]);
-    int announced = 0;
-    if (sscanf(line, "ready %d", &announced) != 1 || announced != pid) {
-        fprintf(stderr, "fixture %s did not start (got \"%s\")\n", path, line);
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        return -1;
-    }
-    return pid;
-}
-
-static void fixture_stop(pid_t pid)
-{
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-}
 
 static bool function_is(const struct capture_frame *frame, const char *name)
 {
@@ -165,7 +104,7 @@ static int profile_run(pid_t pid, bool dwarf, double seconds, double kill_after,
         if (elapsed >= seconds)
             break;
         if (kill_after > 0 && !killed && elapsed >= kill_after) {
-            fixture_stop(pid);
+            fixture_process_stop(pid);
             killed = true;
         }
         if (perf_poll(session, 100, count_stack, profile, err, sizeof err) < 0) {
@@ -233,7 +172,7 @@ static void test_missing_process(void)
 
 static void test_frame_pointers(void)
 {
-    pid_t pid = fixture_start("prof_split", NULL);
+    pid_t pid = fixture_process_start("prof_split", NULL, NULL);
     CHECK(pid > 0);
     if (pid <= 0)
         return;
@@ -250,12 +189,12 @@ static void test_frame_pointers(void)
 
     CHECK_INT(profile_run(pid, true, SAMPLE_SECONDS, 0, &profile, &stats), 0);
     check_split(&profile, true);
-    fixture_stop(pid);
+    fixture_process_stop(pid);
 }
 
 static void test_dwarf_without_frame_pointers(void)
 {
-    pid_t pid = fixture_start("prof_split_nofp", NULL);
+    pid_t pid = fixture_process_start("prof_split_nofp", NULL, NULL);
     CHECK(pid > 0);
     if (pid <= 0)
         return;
@@ -273,12 +212,12 @@ static void test_dwarf_without_frame_pointers(void)
             100 * dwarf_complete, 100 * fp_complete);
     CHECK(dwarf_complete > fp_complete);
     CHECK(dwarf_complete >= 0.9);
-    fixture_stop(pid);
+    fixture_process_stop(pid);
 }
 
 static void test_late_thread(void)
 {
-    pid_t pid = fixture_start("prof_split", "late");
+    pid_t pid = fixture_process_start("prof_split", "late", NULL);
     CHECK(pid > 0);
     if (pid <= 0)
         return;
@@ -288,12 +227,12 @@ static void test_late_thread(void)
     CHECK_INT(profile_run(pid, true, SAMPLE_SECONDS + 0.5, 0, &profile, &stats), 0);
     CHECK(profile.late_thread_samples > 50);
     CHECK(stats.threads >= 3);
-    fixture_stop(pid);
+    fixture_process_stop(pid);
 }
 
 static void test_process_exit(void)
 {
-    pid_t pid = fixture_start("prof_split", NULL);
+    pid_t pid = fixture_process_start("prof_split", NULL, NULL);
     CHECK(pid > 0);
     if (pid <= 0)
         return;
@@ -302,7 +241,7 @@ static void test_process_exit(void)
     int rc = profile_run(pid, true, 1.5, 0.7, &profile, &stats);
     CHECK_INT(rc, 0);
     if (rc != 0) {
-        fixture_stop(pid); /* killed inside profile_run only when sampling ran */
+        fixture_process_stop(pid); /* killed inside profile_run only when sampling ran */
         return;
     }
     CHECK(stats.process_exited);

@@ -21,15 +21,9 @@
 #include <sqlite3.h>
 
 #include "check.h"
+#include "store_test_util.h"
 #include "store.h"
 #include "xalloc.h"
-
-static char test_dir[64]; /* mkdtemp directory holding every file of this test */
-
-static char *test_path(const char *name)
-{
-    return xasprintf("%s/%s", test_dir, name);
-}
 
 static bool file_exists(const char *path)
 {
@@ -73,49 +67,9 @@ static void write_file(const char *path, const void *data, size_t len)
     fclose(f);
 }
 
-/* One integer from a query on path, through a plain read-only sqlite3 connection. */
-static long long query_int(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *stmt = NULL;
-    long long value = -12345;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW)
-        value = sqlite3_column_int64(stmt, 0);
-    else
-        fprintf(stderr, "query_int(%s): %s\n", sql, sqlite3_errmsg(db));
-    sqlite3_finalize(stmt);
-    sqlite3_close(db);
-    return value;
-}
-
-/* Runs statements on path through a plain read-write connection. */
-static int exec_sql(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-    if (rc != SQLITE_OK)
-        fprintf(stderr, "exec_sql: %s\n", sqlite3_errmsg(db));
-    sqlite3_close(db);
-    return rc == SQLITE_OK ? 0 : -1;
-}
-
 static struct store_session_info test_info(void)
 {
-    struct store_session_info info = {
-        .host = "testhost",
-        .kernel = "6.1.0 #1 SMP",
-        .boot_id = "0f5e3c1a-1111-2222-3333-444455556666",
-        .command_line = "stacktop --batch -n 50",
-        .interval_seconds = 1.5,
-        .clock_ticks = 100,
-        .boot_time = 1700000000,
-        .started_us = 1700000100000000ull,
-    };
-    return info;
+    return store_test_info("stacktop --batch -n 50");
 }
 
 /* ---- the simulated machine ---- */
