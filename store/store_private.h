@@ -211,4 +211,8 @@ int store_stacks_reader_stack(struct store *store, struct store_stacks_reader *r
 struct store_strings *store_stacks_reader_take_strings(struct store_stacks_reader *reader);
 void store_stacks_reader_free(struct store_stacks_reader *reader);
 
+/* Copies a text column into a fixed buffer, truncating, stopping at an embedded NUL
+ * (hostile files may hold any bytes). */
+void store_column_copy(sqlite3_stmt *stmt, int column, char *dst, size_t size);
+
 #endif

@@ -36,8 +36,7 @@ static char *store_column_strdup(sqlite3_stmt *stmt, int column, size_t max)
     return xstrndup(text, len < max ? len : max);
 }
 
-/* Copies a text column into a fixed buffer, truncating. */
-static void store_column_copy(sqlite3_stmt *stmt, int column, char *dst, size_t size)
+void store_column_copy(sqlite3_stmt *stmt, int column, char *dst, size_t size)
 {
     const char *text = (const char *)sqlite3_column_text(stmt, column);
     size_t len = text ? strnlen(text, (size_t)sqlite3_column_bytes(stmt, column)) : 0;

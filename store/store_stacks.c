@@ -735,18 +735,6 @@ free_writer:
 
 /* ---- reading ---- */
 
-/* Copies a text column into a fixed buffer, truncating, stopping at an embedded NUL. */
-static void store_stacks_column_copy(sqlite3_stmt *stmt, int column, char *dst, size_t size)
-{
-    const char *text = (const char *)sqlite3_column_text(stmt, column);
-    size_t len = text ? strnlen(text, (size_t)sqlite3_column_bytes(stmt, column)) : 0;
-    if (len > size - 1)
-        len = size - 1;
-    if (len)
-        memcpy(dst, text, len);
-    dst[len] = '\0';
-}
-
 /* A text column as an arena string; "" (and NULL) read as NULL when empty_is_null. Returns 0,
  * or -1 with err set when the snapshot's strings exceed the cap. */
 static int store_stacks_column_string(struct store *store, sqlite3_stmt *stmt, int column,
@@ -839,16 +827,16 @@ static size_t store_stacks_column_snapshot(sqlite3_stmt *stmt, struct store_snap
     out->session_id = sqlite3_column_int64(stmt, 1);
     out->kind = store_snapshot_kind_from_name((const char *)sqlite3_column_text(stmt, 2));
     out->pid = (pid_t)sqlite3_column_int64(stmt, 3);
-    store_stacks_column_copy(stmt, 4, out->comm, sizeof out->comm);
+    store_column_copy(stmt, 4, out->comm, sizeof out->comm);
     out->taken_us = (uint64_t)sqlite3_column_int64(stmt, 5);
     out->duration_us = (uint64_t)sqlite3_column_int64(stmt, 6);
     out->thread_count = (size_t)store_nonnegative(sqlite3_column_int64(stmt, 7));
-    store_stacks_column_copy(stmt, 8, out->unwinder, sizeof out->unwinder);
+    store_column_copy(stmt, 8, out->unwinder, sizeof out->unwinder);
     out->consistent = sqlite3_column_int64(stmt, 9) != 0;
     out->stop_max_ns = sqlite3_column_int64(stmt, 10);
     out->stop_p99_ns = sqlite3_column_int64(stmt, 11);
     out->stop_total_ns = sqlite3_column_int64(stmt, 12);
-    store_stacks_column_copy(stmt, 13, out->note, sizeof out->note);
+    store_column_copy(stmt, 13, out->note, sizeof out->note);
     return (size_t)store_nonnegative(sqlite3_column_int64(stmt, 14));
 }
 
@@ -1034,16 +1022,16 @@ static int store_stacks_load_threads(struct store *store, struct store_stacks_re
         memset(t, 0, sizeof *t);
         const unsigned char *state = sqlite3_column_text(stmt, 2);
         t->tid = (pid_t)sqlite3_column_int64(stmt, 0);
-        store_stacks_column_copy(stmt, 1, t->name, sizeof t->name);
+        store_column_copy(stmt, 1, t->name, sizeof t->name);
         t->state = state && sqlite3_column_bytes(stmt, 2) > 0 ? (char)state[0] : 0;
-        store_stacks_column_copy(stmt, 3, t->wchan, sizeof t->wchan);
+        store_column_copy(stmt, 3, t->wchan, sizeof t->wchan);
         t->syscall = (long)sqlite3_column_int64(stmt, 4);
         store_stacks_column_u64s(stmt, 5, t->syscall_args, sizeof t->syscall_args[0], 6);
         t->cpu_ticks = (uint64_t)sqlite3_column_int64(stmt, 6);
         t->stop_ns = sqlite3_column_int64(stmt, 7);
         t->was_stopped = sqlite3_column_int64(stmt, 8) != 0;
         t->is_kernel_thread = sqlite3_column_int64(stmt, 9) != 0;
-        store_stacks_column_copy(stmt, 10, t->error, sizeof t->error);
+        store_column_copy(stmt, 10, t->error, sizeof t->error);
         t->pc_count =
             store_stacks_column_u64s(stmt, 12, t->pcs, sizeof t->pcs[0], CAPTURE_MAX_FRAMES);
         const unsigned char *flags = sqlite3_column_blob(stmt, 14);
