@@ -1010,6 +1010,24 @@ int proctable_refresh(struct proctable *table, const struct proctable_options *o
     return result;
 }
 
+int proctable_read_comm(const char *proc_root, pid_t pid, char *out, size_t size)
+{
+    if (size > 0)
+        out[0] = '\0';
+    int root_fd = open(proc_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd < 0)
+        return -1;
+    char pid_name[16];
+    snprintf(pid_name, sizeof(pid_name), "%d", (int)pid);
+    struct procfs_stat stat;
+    bool found = read_task_stat(root_fd, pid_name, &stat);
+    close(root_fd);
+    if (!found)
+        return -1;
+    snprintf(out, size, "%s", stat.comm);
+    return 0;
+}
+
 /* ---- accessors ----------------------------------------------------------------------- */
 
 size_t proctable_count(const struct proctable *table)

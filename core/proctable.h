@@ -162,6 +162,10 @@ long proctable_clock_ticks(const struct proctable *table);
 /* Boot time as a Unix timestamp in seconds (btime from /proc/stat). */
 uint64_t proctable_boot_time(const struct proctable *table);
 
+/* The name (comm) of one process from proc_root/PID/stat, without a table. Returns 0, or -1
+ * when the process does not exist or its stat cannot be read. */
+int proctable_read_comm(const char *proc_root, pid_t pid, char *out, size_t size);
+
 /* Reads cmdline, cwd and exe of pid. Returns 0, or -1 with err set ("process 123 exited"). */
 int proctable_read_details(const struct proctable *table, pid_t pid, struct proc_details *out,
                            char *err, size_t errlen);

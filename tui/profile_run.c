@@ -251,23 +251,6 @@ static void on_sample(void *context, const struct perf_stack *sample)
 
 /* ---- the run ---- */
 
-/* The process's name from one read of the process table ("" when it cannot be read). */
-static void read_comm(pid_t pid, char *comm, size_t size)
-{
-    comm[0] = '\0';
-    struct proctable *table = proctable_new("/proc");
-    if (!table)
-        return;
-    struct proctable_options options = {.details_every = 1000, .idle_every = 0};
-    char err[256];
-    if (proctable_refresh(table, &options, err, sizeof err) == 0) {
-        const struct proc_entry *entry = proctable_find(table, pid);
-        if (entry)
-            snprintf(comm, size, "%s", entry->comm);
-    }
-    proctable_free(table);
-}
-
 struct profile_run *profile_run_start(const struct perf_options *options, char *err, size_t errlen)
 {
     struct perf_session *session = perf_start(options, err, errlen);
@@ -279,7 +262,7 @@ struct profile_run *profile_run_start(const struct perf_options *options, char *
     run->tree = flame_tree_new();
     clock_gettime(CLOCK_MONOTONIC, &run->started);
     run->started_us = now_realtime_us();
-    read_comm(options->pid, run->comm, sizeof run->comm);
+    proctable_read_comm("/proc", options->pid, run->comm, sizeof run->comm);
     return run;
 }
 

@@ -537,8 +537,19 @@ static void test_idle_skipping(void)
     CHECK_INT(system(command), 0);
 }
 
+/* One process's name without a table. */
+static void test_read_comm(void)
+{
+    char comm[64];
+    CHECK_INT(proctable_read_comm(TREE2, 100, comm, sizeof(comm)), 0);
+    CHECK_STR(comm, "app server");
+    CHECK_INT(proctable_read_comm(TREE2, 999999, comm, sizeof(comm)), -1);
+    CHECK_STR(comm, "");
+}
+
 int main(void)
 {
+    test_read_comm();
     test_idle_skipping();
     test_fake_trees();
     test_live_proc();
