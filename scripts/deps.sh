@@ -7,7 +7,7 @@ mode=${1:-build}
 packages=(cmake make gcc g++ pkg-config libdw-dev libelf-dev libunwind-dev libncurses-dev
           libsqlite3-dev)
 if [ "$mode" = test ]; then
-  packages+=(tmux clang-format elfutils sqlite3 procps htop strace ncurses-term)
+  packages+=(tmux clang-format elfutils sqlite3 procps htop strace ncurses-term python3 binutils)
 fi
 missing=()
 for p in "${packages[@]}"; do
