@@ -346,7 +346,7 @@ void options_usage(char *buf, size_t buflen)
         else
             snprintf(left, sizeof left, "    --%s%s%s", spec->long_name, spec->argument ? " " : "",
                      spec->argument ? spec->argument : "");
-        APPEND("  %-28s %s\n", left, spec->help);
+        APPEND("  %-33s %s\n", left, spec->help);
     }
     APPEND("\nSessions are saved under $XDG_STATE_HOME/stacktop/ (default ~/.local/state/"
            "stacktop/).\nExit status: 0 ok, 1 runtime failure, 2 usage error.\n");
