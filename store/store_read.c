@@ -363,6 +363,22 @@ static int64_t store_index_tick(const struct store_scope *scope, int64_t process
     return tick - (int64_t)back;
 }
 
+/* Steps a bound statement that yields at most one row of metrics columns (from column 0)
+ * and resets it. Returns 1 with out filled, 0 when there is no row, -1 with err set. */
+static int store_step_sample(struct store *store, sqlite3_stmt *stmt, struct proc_metrics *out,
+                             char *err, size_t errlen)
+{
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        store_column_metrics(stmt, 0, out);
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        store_sqlite_error(store, "cannot read a process sample", err, errlen);
+        return -1;
+    }
+    return rc == SQLITE_ROW;
+}
+
 /* Metrics of the sample that the sample_index row (index_tick, process_id) names.
  * Returns 1 found, 0 not, -1 with err set. */
 static int store_read_indexed_sample(struct store *store, const struct store_scope *scope,
@@ -382,15 +398,7 @@ static int store_read_indexed_sample(struct store *store, const struct store_sco
     sqlite3_bind_int64(stmt, 1, scope->session_id);
     sqlite3_bind_int64(stmt, 2, index_tick);
     sqlite3_bind_int64(stmt, 3, process_id);
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW)
-        store_column_metrics(stmt, 0, out);
-    sqlite3_reset(stmt);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        store_sqlite_error(store, "cannot read a process sample", err, errlen);
-        return -1;
-    }
-    return rc == SQLITE_ROW;
+    return store_step_sample(store, stmt, out, err, errlen);
 }
 
 /* Metrics in force at tick for process row process_id (which starts at first_tick): the
@@ -415,16 +423,9 @@ static int store_read_latest_sample(struct store *store, const struct store_scop
     sqlite3_bind_int64(stmt, 2, index_tick > first_tick ? index_tick : first_tick);
     sqlite3_bind_int64(stmt, 3, tick);
     sqlite3_bind_int64(stmt, 4, process_id);
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW)
-        store_column_metrics(stmt, 0, out);
-    sqlite3_reset(stmt);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        store_sqlite_error(store, "cannot read a process sample", err, errlen);
-        return -1;
-    }
-    if (rc == SQLITE_ROW || index_tick < first_tick)
-        return rc == SQLITE_ROW;
+    int found = store_step_sample(store, stmt, out, err, errlen);
+    if (found != 0 || index_tick < first_tick)
+        return found;
     return store_read_indexed_sample(store, scope, process_id, index_tick, out, err, errlen);
 }
 

@@ -6,8 +6,12 @@
 #ifndef STACKTOP_STORE_TEST_UTIL_H
 #define STACKTOP_STORE_TEST_UTIL_H
 
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "store.h"
 #include "xalloc.h"
@@ -67,6 +71,24 @@ static inline int exec_sql(const char *path, const char *sql)
         fprintf(stderr, "exec_sql: %s\n", sqlite3_errmsg(db));
     sqlite3_close(db);
     return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* Creates the scratch directory /tmp/NAME.XXXXXX into test_dir. Returns 0, or -1 (said). */
+static inline int store_test_dir_create(const char *name)
+{
+    snprintf(test_dir, sizeof test_dir, "/tmp/%s.XXXXXX", name);
+    if (!mkdtemp(test_dir)) {
+        perror("mkdtemp");
+        return -1;
+    }
+    return 0;
+}
+
+/* Removes the scratch directory; complains when a test left files in it. */
+static inline void store_test_dir_remove(void)
+{
+    if (rmdir(test_dir) != 0)
+        fprintf(stderr, "%s: %s (files left behind)\n", test_dir, strerror(errno));
 }
 
 /* A session identity for tests; command_line says which test recorded it. */

@@ -1167,11 +1167,8 @@ static void test_hostile(void)
 
 int main(void)
 {
-    snprintf(test_dir, sizeof test_dir, "/tmp/test_store.XXXXXX");
-    if (!mkdtemp(test_dir)) {
-        perror("mkdtemp");
+    if (store_test_dir_create("test_store") != 0)
         return 1;
-    }
     test_round_trip();
     test_refusals();
     test_truncated_and_cost();
@@ -1179,7 +1176,6 @@ int main(void)
     test_concurrent_reader();
     test_in_memory();
     test_hostile();
-    if (rmdir(test_dir) != 0)
-        fprintf(stderr, "%s: %s (files left behind)\n", test_dir, strerror(errno));
+    store_test_dir_remove();
     return CHECK_DONE();
 }

@@ -347,17 +347,13 @@ static void remove_files(void)
 
 int main(void)
 {
-    snprintf(test_dir, sizeof test_dir, "/tmp/test_store_profile.XXXXXX");
-    if (!mkdtemp(test_dir)) {
-        perror("mkdtemp");
+    if (store_test_dir_create("test_store_profile") != 0)
         return 1;
-    }
     test_record_and_load();
     test_merge_and_refuse();
     test_version_2();
     test_hostile();
     remove_files();
-    if (rmdir(test_dir) != 0)
-        fprintf(stderr, "%s: %s (files left behind)\n", test_dir, strerror(errno));
+    store_test_dir_remove();
     return CHECK_DONE();
 }

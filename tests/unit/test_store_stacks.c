@@ -739,18 +739,14 @@ static void test_hostile(void)
 
 int main(void)
 {
-    snprintf(test_dir, sizeof test_dir, "/tmp/test_store_stacks.XXXXXX");
-    if (!mkdtemp(test_dir)) {
-        perror("mkdtemp");
+    if (store_test_dir_create("test_store_stacks") != 0)
         return 1;
-    }
     test_record_and_load();
     test_in_memory();
     test_refused();
     test_version_1();
     test_hash_collision();
     test_hostile();
-    if (rmdir(test_dir) != 0)
-        fprintf(stderr, "%s: %s (files left behind)\n", test_dir, strerror(errno));
+    store_test_dir_remove();
     return CHECK_DONE();
 }
