@@ -89,6 +89,7 @@ run_tool() {
       exit 1
     }
     end=$(now)
+    [ -z "${AFTER_RUN:-}" ] || "$AFTER_RUN"
     sleep 0.25 # the spinner reports every 100 ms
     awk -v a="$start" -v b="$end" 'BEGIN { printf "%.4f\n", b - a }' >>"$tmp/$name.wall"
     max_gap_us >>"$tmp/$name.gap"
@@ -105,17 +106,18 @@ done
 
 : >"$tmp/stop.max"
 : >"$tmp/stop.p99"
-run_stacktop() {
-  "$stacktop" stacks "$fixture_pid" --format json $record_flag >"$tmp/stacktop.json"
+# The JSON is read after the timed command (python's start-up is not stacktop's time).
+read_stop_figures() {
   python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
 s = d["stop_us"]
 open(sys.argv[2], "a").write("%d\n" % s["max"])
 open(sys.argv[3], "a").write("%d\n" % s["p99"])
-' "$tmp/stacktop.json" "$tmp/stop.max" "$tmp/stop.p99"
+' "$tmp/stacktop.out" "$tmp/stop.max" "$tmp/stop.p99"
 }
-run_tool stacktop run_stacktop
+AFTER_RUN=read_stop_figures run_tool stacktop \
+  "$stacktop" stacks "$fixture_pid" --format json $record_flag
 if [ "$with_eu_stack" = 1 ]; then
   run_tool eu-stack eu-stack -s -i -p "$fixture_pid"
 fi

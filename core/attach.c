@@ -10,17 +10,94 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
+#include <string.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
-#define ATTACH_SPIN_ROUNDS 64    /* waitpid polls with sched_yield before sleeping */
-#define ATTACH_SLEEP_NS    20000 /* then sleep this long between polls */
+#define ATTACH_TICK_NS     1000000 /* the tracer's wake-up tick while it waits for a stop */
+#define ATTACH_RT_PRIORITY 1       /* SCHED_FIFO priority of the tracer during the stops */
+#define ATTACH_POLL_NS     20000   /* sleep between polls when no tick runs */
+
+/* Is the calling thread a tracer with its wake-up tick running? (attach_tracer_begin) */
+static _Thread_local bool tick_running;
+
+/* The wake-up tick's handler: nothing to do, the point is the EINTR it causes. */
+static void on_wake_tick(int signo)
+{
+    (void)signo;
+}
+
+int attach_wake_signal(void)
+{
+    return SIGRTMIN + 4; /* glibc keeps the first realtime signals for itself */
+}
+
+int attach_tracer_begin(struct attach_tracer *tracer)
+{
+    tracer->has_timer = false;
+    tracer->realtime = false;
+    /* the handler is process-wide, the timer below aims at this thread only: no other
+     * thread of stacktop ever sees the signal; no SA_RESTART, so a blocked waitpid returns */
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_wake_tick;
+    sigemptyset(&action.sa_mask);
+    if (sigaction(attach_wake_signal(), &action, NULL) != 0)
+        return -1;
+    sigset_t wake;
+    sigemptyset(&wake);
+    sigaddset(&wake, attach_wake_signal());
+    pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
+
+    struct sigevent event;
+    memset(&event, 0, sizeof event);
+    event.sigev_notify = SIGEV_THREAD_ID;
+    event.sigev_signo = attach_wake_signal();
+    event._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+    if (timer_create(CLOCK_MONOTONIC, &event, &tracer->timer) != 0)
+        return -1;
+    tracer->has_timer = true;
+    tick_running = true;
+    struct itimerspec tick = {
+        .it_interval = {0, ATTACH_TICK_NS},
+        .it_value = {0, ATTACH_TICK_NS},
+    };
+    if (timer_settime(tracer->timer, 0, &tick, NULL) != 0) {
+        attach_tracer_end(tracer);
+        return -1;
+    }
+    return 0;
+}
+
+bool attach_tracer_realtime(struct attach_tracer *tracer)
+{
+    struct sched_param param = {.sched_priority = ATTACH_RT_PRIORITY};
+    /* SCHED_RESET_ON_FORK: nothing the tracer might start inherits the class */
+    tracer->realtime = sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &param) == 0;
+    return tracer->realtime;
+}
+
+void attach_tracer_end(struct attach_tracer *tracer)
+{
+    if (tracer->realtime) {
+        struct sched_param param = {.sched_priority = 0};
+        sched_setscheduler(0, SCHED_OTHER, &param);
+        tracer->realtime = false;
+    }
+    if (tracer->has_timer)
+        timer_delete(tracer->timer);
+    tracer->has_timer = false;
+    tick_running = false;
+}
 
 int64_t attach_now_ns(void)
 {
@@ -58,35 +135,58 @@ static void classify_stop(int status, struct attach_stop *stop)
     }
 }
 
-enum attach_wait_result attach_wait_stop(pid_t tid, int64_t deadline_ns, struct attach_stop *stop)
+/* Waits for a tracee of the calling thread (tid, or -1: any) to stop or exit, until
+ * deadline_ns. Blocking: the CPU goes to the thread on its way to the stop, and its stop wakes
+ * us at once; the tracer's tick (attach_tracer_begin) breaks the wait with EINTR at least
+ * every ATTACH_TICK_NS to check the deadline. Without the tick (a caller that did not begin a
+ * tracer), WNOHANG polls with short sleeps. Returns the tid (*result and *stop filled), 0 at
+ * the deadline, -1 (errno ECHILD) when there is no such tracee. */
+static pid_t wait_tracee(pid_t which, int64_t deadline_ns, enum attach_wait_result *result,
+                         struct attach_stop *stop)
 {
-    stop->group_stop = false;
-    stop->pending_signal = 0;
-    for (int round = 0;; round++) {
+    for (;;) {
+        stop->group_stop = false;
+        stop->pending_signal = 0;
+        bool block = tick_running && attach_now_ns() < deadline_ns;
         int status = 0;
-        pid_t got = waitpid(tid, &status, __WALL | WNOHANG);
-        if (got == tid) {
-            if (WIFEXITED(status) || WIFSIGNALED(status))
-                return ATTACH_WAIT_EXITED;
+        /* __WNOTHREAD: only this thread's tracees, never a child of another thread */
+        pid_t got = waitpid(which, &status, __WALL | __WNOTHREAD | (block ? 0 : WNOHANG));
+        if (got > 0) {
+            if (WIFEXITED(status) || WIFSIGNALED(status)) {
+                *result = ATTACH_WAIT_EXITED;
+                return got;
+            }
             if (WIFSTOPPED(status)) {
                 classify_stop(status, stop);
-                return ATTACH_WAIT_STOPPED;
+                *result = ATTACH_WAIT_STOPPED;
+                return got;
             }
-            continue; /* WIFCONTINUED is not asked for; poll again */
+            continue; /* WIFCONTINUED is not asked for; wait again */
         }
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            return ATTACH_WAIT_EXITED; /* ECHILD: not (any more) our tracee */
+        if (got < 0 && errno != EINTR)
+            return -1;
         if (attach_now_ns() >= deadline_ns)
-            return ATTACH_WAIT_TIMEOUT;
-        if (round < ATTACH_SPIN_ROUNDS) {
-            sched_yield();
-        } else {
-            struct timespec pause = {0, ATTACH_SLEEP_NS};
+            return 0;
+        if (got == 0) {
+            struct timespec pause = {0, ATTACH_POLL_NS};
             nanosleep(&pause, NULL);
         }
     }
+}
+
+enum attach_wait_result attach_wait_stop(pid_t tid, int64_t deadline_ns, struct attach_stop *stop)
+{
+    enum attach_wait_result result = ATTACH_WAIT_EXITED;
+    pid_t got = wait_tracee(tid, deadline_ns, &result, stop);
+    if (got == 0)
+        return ATTACH_WAIT_TIMEOUT;
+    return got < 0 ? ATTACH_WAIT_EXITED : result; /* ECHILD: not (any more) our tracee */
+}
+
+pid_t attach_wait_any(int64_t deadline_ns, enum attach_wait_result *result,
+                      struct attach_stop *stop)
+{
+    return wait_tracee(-1, deadline_ns, result, stop);
 }
 
 int attach_get_registers(pid_t tid, struct attach_registers *out)

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define ATTACH_REGISTER_COUNT 17 /* x86_64 DWARF registers 0..16 (rip is 16) */
 
@@ -42,6 +43,32 @@ enum attach_wait_result {
     ATTACH_WAIT_EXITED,  /* the thread exited */
 };
 
+/* The tracer thread's set-up for blocking waits (see attach_wait_stop). */
+struct attach_tracer {
+    timer_t timer;  /* thread-directed periodic timer sending attach_wake_signal() */
+    bool has_timer; /* timer was created (delete it at the end) */
+    bool realtime;  /* the thread runs SCHED_FIFO (attach_tracer_realtime succeeded) */
+};
+
+/* Prepares the calling thread (the tracer) to wait for stops by blocking in waitpid instead
+ * of polling: a periodic thread-directed timer signal (a no-op handler without SA_RESTART)
+ * breaks each wait often enough to check its deadline. A blocked tracer gives its CPU to the
+ * thread on its way to the stop, and the stop wakes it at once. 0, or -1 (errno): waits then
+ * poll with short sleeps. */
+int attach_tracer_begin(struct attach_tracer *tracer);
+
+/* Moves the calling thread to SCHED_FIFO (lowest priority), so that no ordinary thread can
+ * preempt it while it holds a target thread stopped: the stop windows then last what the
+ * work inside them takes. Needs CAP_SYS_NICE (or RLIMIT_RTPRIO); false when refused, and the
+ * thread keeps its class. The tracer blocks while waiting, so the targets still run. */
+bool attach_tracer_realtime(struct attach_tracer *tracer);
+
+/* Undoes attach_tracer_begin and attach_tracer_realtime. */
+void attach_tracer_end(struct attach_tracer *tracer);
+
+/* The signal of the tracer's tick (a realtime signal no other part of stacktop uses). */
+int attach_wake_signal(void);
+
 /* PTRACE_SEIZE (options 0). Returns 0, or -1 with errno (ESRCH gone, EPERM not allowed or
  * already traced). */
 int attach_seize(pid_t tid);
@@ -51,6 +78,13 @@ int attach_interrupt(pid_t tid);
 
 /* Waits until a seized thread is stopped, up to deadline_ns (CLOCK_MONOTONIC). */
 enum attach_wait_result attach_wait_stop(pid_t tid, int64_t deadline_ns, struct attach_stop *stop);
+
+/* Waits until any thread seized by the calling thread stops or exits, up to deadline_ns
+ * (a deadline already past: looks once, never blocks). Returns its tid, with *result
+ * (STOPPED or EXITED) and *stop filled; 0 when none did in time; -1 with errno ECHILD when
+ * the calling thread holds no tracee. */
+pid_t attach_wait_any(int64_t deadline_ns, enum attach_wait_result *result,
+                      struct attach_stop *stop);
 
 /* Reads the registers of a stopped thread (PTRACE_GETREGSET). 0 or -1 with errno. */
 int attach_get_registers(pid_t tid, struct attach_registers *out);

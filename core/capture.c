@@ -44,6 +44,7 @@
 #define CAPTURE_LATE_STOP_WAIT_MS   20 /* extra wait, at the end, for threads that stop late */
 #define CAPTURE_FRAMES_PER_PC       16 /* most frames (inline chain) taken for one PC */
 #define CAPTURE_WARM_WALKS          16 /* distinct user PCs walked before the first stop */
+#define CAPTURE_IN_FLIGHT           2  /* threads interrupted ahead in the default mode */
 
 /* Names of the unwinders, indexed by enum capture_unwinder. */
 static const char *const unwinder_names[] = {
@@ -71,6 +72,7 @@ struct capture_job {
     size_t captured;                       /* threads whose stack was taken */
     bool unwind_while_stopped;             /* walk each stack before the detach (the former
                                               default; STACKTOP_UNWIND_WHILE_STOPPED=1) */
+    bool realtime;                         /* the tracer ran SCHED_FIFO during the stops */
 };
 
 /* A thread held by the worker between its seize and its detach. */
@@ -78,6 +80,12 @@ struct held_thread {
     struct capture_thread *thread; /* the result entry */
     struct attach_stop stop;       /* how it stopped (signal to hand back) */
     int64_t interrupted_ns;        /* when PTRACE_INTERRUPT was issued */
+    int64_t window_start_ns;       /* the latest moment it was known not to be stopped yet:
+                                      its stop window is measured from here */
+    int64_t seen_ns;               /* when the tracer learned of its stop */
+    struct attach_registers regs;  /* its registers at the stop (with copy) */
+    struct memory_stack_copy copy; /* its stack top at the stop, to walk after the stops;
+                                      bytes NULL when none */
     bool seized;                   /* PTRACE_SEIZE succeeded */
     bool stopped;                  /* it is in a ptrace-stop now */
     bool late;                     /* timed out: waited for again at the end */
@@ -207,6 +215,12 @@ static int compare_tids(const void *a, const void *b)
 {
     pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
     return (x > y) - (x < y);
+}
+
+static int compare_threads(const void *a, const void *b)
+{
+    return compare_tids(&((const struct capture_thread *)a)->tid,
+                        &((const struct capture_thread *)b)->tid);
 }
 
 /* Lists the thread ids of pid, sorted. Returns the count (0 when the process is gone). */
@@ -375,7 +389,7 @@ static int stop_begin(struct capture_job *job, struct held_thread *held)
         return -1;
     }
     held->seized = true;
-    held->interrupted_ns = attach_now_ns();
+    held->interrupted_ns = held->window_start_ns = attach_now_ns();
     if (attach_interrupt(thread->tid) != 0) {
         /* seized but gone already: collect its exit so that it is not left to us */
         struct attach_stop ignored;
@@ -394,6 +408,7 @@ static int stop_wait(struct capture_job *job, struct held_thread *held)
     switch (attach_wait_stop(thread->tid, held->interrupted_ns + job->deadline_ns, &held->stop)) {
     case ATTACH_WAIT_STOPPED:
         held->stopped = true;
+        held->seen_ns = attach_now_ns();
         return 0;
     case ATTACH_WAIT_EXITED:
         held->seized = false;
@@ -443,10 +458,10 @@ static int stop_copy(struct unwind_session *session, struct held_thread *held,
     return unwind_copy_stack(session, regs);
 }
 
-/* Unwinds a resumed thread from what stop_copy took. */
-static void unwind_copied(struct unwind_session *session, struct capture_thread *thread,
-                          const struct attach_registers *regs)
+/* Unwinds a resumed thread from what stop_copy took, then frees the copy. */
+static void unwind_copied(struct unwind_session *session, struct held_thread *held)
 {
+    struct capture_thread *thread = held->thread;
     struct unwind_output output = {
         .pcs = thread->pcs,
         .pc_is_return = thread->pc_is_return,
@@ -454,9 +469,11 @@ static void unwind_copied(struct unwind_session *session, struct capture_thread 
         .count = 0,
     };
     char err[160];
-    if (unwind_thread_from_copy(session, thread->tid, regs, &output, err, sizeof err) != 0)
+    if (unwind_thread_from_copy(session, thread->tid, &held->regs, &held->copy, &output, err,
+                                sizeof err) != 0)
         snprintf(thread->error, sizeof thread->error, "%s", err);
     thread->pc_count = output.count;
+    memory_stack_copy_free(&held->copy);
 }
 
 /* Detaches a stopped thread and closes its stop window. */
@@ -465,62 +482,27 @@ static void stop_end(struct held_thread *held)
     struct capture_thread *thread = held->thread;
     if (attach_detach(thread->tid, &held->stop) != 0 && thread->error[0] == '\0')
         thread_error(thread, "exited");
-    thread->stop_ns = attach_now_ns() - held->interrupted_ns;
+    thread->stop_ns = attach_now_ns() - held->window_start_ns;
+    thread->to_stop_ns = held->seen_ns - held->interrupted_ns;
     held->stopped = false;
     held->seized = false;
 }
 
-/* A thread that missed its deadline and has stopped since (found by a wait that ends at
- * until_ns): captured after all when take_stack, like any other (registers and stack copy,
- * detach, unwind from the copy), else just released. Its stop window counts from the
- * interrupt. Returns true when it is no longer held. */
-static bool settle_late_thread(struct capture_job *job, struct unwind_session *session,
-                               struct held_thread *held, int64_t until_ns, bool take_stack)
-{
-    struct capture_thread *thread = held->thread;
-    switch (attach_wait_stop(thread->tid, until_ns, &held->stop)) {
-    case ATTACH_WAIT_STOPPED:
-        break;
-    case ATTACH_WAIT_EXITED:
-        held->seized = false;
-        held->late = false;
-        return true;
-    case ATTACH_WAIT_TIMEOUT:
-        return false;
-    }
-    held->stopped = true;
-    held->late = false;
-    struct attach_registers regs;
-    if (!take_stack || job->unwind_while_stopped || attach_get_registers(thread->tid, &regs) != 0 ||
-        unwind_copy_stack(session, &regs) != 0) {
-        stop_end(held);
-        return true;
-    }
-    char late_error[sizeof thread->error];
-    snprintf(late_error, sizeof late_error, "%s", thread->error);
-    stop_end(held);
-    thread->error[0] = '\0';
-    unwind_copied(session, thread, &regs);
-    if (thread->pc_count > 0)
-        job->captured++;
-    else if (thread->error[0] == '\0')
-        snprintf(thread->error, sizeof thread->error, "%s", late_error);
-    return true;
-}
-
-/* Threads that missed the deadline may stop a little later: release them promptly. Those
- * still running when this gives up are detached by the kernel when the worker exits. With
- * take_stacks (one-by-one mode), a thread that was merely waiting for a CPU (state R on a
- * busy machine) and stops now is captured after all. */
-static void release_late_threads(struct capture_job *job, struct unwind_session *session,
-                                 struct held_thread *held, size_t count, bool take_stacks)
+/* Consistent mode: threads that missed the deadline may stop a little later: release them
+ * promptly (they were not stopped with the others, so their stacks are not taken). Those
+ * still running when this gives up are detached by the kernel when the worker exits. */
+static void release_late_threads(struct held_thread *held, size_t count)
 {
     int64_t give_up = attach_now_ns() + (int64_t)CAPTURE_LATE_STOP_WAIT_MS * 1000000;
     for (size_t i = 0; i < count; i++) {
-        if (held[i].late && held[i].seized) {
-            settle_late_thread(job, session, &held[i], give_up, take_stacks);
-            held[i].seized = false;
+        if (!held[i].late || !held[i].seized)
+            continue;
+        if (attach_wait_stop(held[i].thread->tid, give_up, &held[i].stop) == ATTACH_WAIT_STOPPED) {
+            held[i].seen_ns = attach_now_ns();
+            stop_end(&held[i]);
         }
+        held[i].seized = false;
+        held[i].late = false;
     }
 }
 
@@ -530,72 +512,186 @@ static bool thread_is_capturable(const struct capture_thread *thread)
     return thread->error[0] == '\0' && thread->state != 'Z' && thread->state != 'X';
 }
 
-/* A thread detached with its stack copied, waiting to be unwound. */
-struct copied_thread {
-    struct capture_thread *thread; /* NULL when none waits */
-    struct attach_registers regs;  /* its registers at the stop */
+/* The threads of the default mode that are interrupted and not yet stopped. */
+struct flight {
+    struct held_thread *held[CAPTURE_IN_FLIGHT]; /* interrupted, on their way to a stop */
+    size_t count;                                /* entries in held */
+    size_t late;                                 /* threads past their deadline, still seized */
+    int64_t clear_ns; /* the last moment no seized thread was stopped unseen: every stop
+                         reported after it happened after it */
 };
 
-/* Unwinds the waiting copy, if any (the stack copy of the session is then free again). */
-static void unwind_waiting_copy(struct capture_job *job, struct unwind_session *session,
-                                struct copied_thread *waiting)
+/* The held thread of a tid (the result's threads are sorted by tid). */
+static struct held_thread *held_of(struct capture_job *job, struct held_thread *held, pid_t tid)
 {
-    if (waiting->thread == NULL)
-        return;
-    unwind_copied(session, waiting->thread, &waiting->regs);
-    if (waiting->thread->pc_count > 0)
-        job->captured++;
-    waiting->thread = NULL;
+    struct capture_thread key = {.tid = tid};
+    const struct capture_thread *found =
+        bsearch(&key, job->out->threads, job->out->thread_count, sizeof key, compare_threads);
+    return found != NULL ? &held[found - job->out->threads] : NULL;
 }
 
-/* One thread at a time: seize, interrupt, wait, copy registers and stack top, detach, then
- * unwind from the copy with the thread running again (DESIGN.md: "stop one thread, copy what
- * is needed, resume it"). When the stack cannot be copied, it is walked while stopped.
- * The unwind of a thread runs while the next one, just interrupted, is on its way to its
- * stop (the trap needs it scheduled: ~10 us), so it costs no wall time; only one thread is
- * ever stopped at a time. */
+/* Takes a thread out of the flight (it stopped, exited or missed its deadline). */
+static void flight_remove(struct flight *flight, const struct held_thread *held)
+{
+    for (size_t i = 0; i < flight->count; i++) {
+        if (flight->held[i] == held) {
+            flight->held[i] = flight->held[--flight->count];
+            return;
+        }
+    }
+}
+
+/* The earliest deadline of the threads in flight; or, with none in flight, when the wait
+ * for late threads ends. */
+static int64_t flight_deadline(const struct capture_job *job, const struct flight *flight,
+                               int64_t late_give_up_ns)
+{
+    int64_t deadline = late_give_up_ns;
+    for (size_t i = 0; i < flight->count; i++) {
+        int64_t own = flight->held[i]->interrupted_ns + job->deadline_ns;
+        if (flight->count > 0 && (i == 0 || own < deadline))
+            deadline = own;
+    }
+    return deadline;
+}
+
+/* Threads in flight past their deadline become late: still seized (a stop that comes later
+ * is taken like any other), but no longer holding a place in the flight. */
+static void flight_expire(struct capture_job *job, struct flight *flight)
+{
+    int64_t now = attach_now_ns();
+    for (size_t i = 0; i < flight->count;) {
+        struct held_thread *held = flight->held[i];
+        if (now - held->interrupted_ns < job->deadline_ns) {
+            i++;
+            continue;
+        }
+        held->late = true;
+        thread_error(held->thread, "did not stop within %d ms (state %c)",
+                     job->options->stop_deadline_ms, current_state(job->pid, held->thread->tid));
+        flight->late++;
+        flight_remove(flight, held);
+    }
+}
+
+/* One reported stop or exit of a seized thread. A stopped one is copied (registers and stack
+ * top) and detached at once, its copy kept to be walked after all the stops; or, when its
+ * stack cannot be copied, walked while stopped. woken_by_stop: the report woke the realtime
+ * tracer from a wait that had found nothing pending. */
+static void take_stopped(struct capture_job *job, struct unwind_session *session,
+                         struct flight *flight, struct held_thread *held,
+                         enum attach_wait_result result, const struct attach_stop *stop,
+                         bool woken_by_stop)
+{
+    struct capture_thread *thread = held->thread;
+    if (held->late) {
+        held->late = false;
+        flight->late--;
+        thread->error[0] = '\0'; /* late, but here now */
+    } else {
+        flight_remove(flight, held);
+    }
+    if (result == ATTACH_WAIT_EXITED) {
+        held->seized = false;
+        thread_error(thread, "exited");
+        return;
+    }
+    held->stopped = true;
+    held->stop = *stop;
+    held->seen_ns = attach_now_ns();
+    if (woken_by_stop) {
+        /* a realtime tracer asleep in waitpid is woken by the stop itself and preempts any
+         * ordinary thread: the stop happened a wake-up latency (microseconds) ago */
+        held->window_start_ns = held->seen_ns;
+    } else if (flight->clear_ns > held->window_start_ns) {
+        /* reported at once: it stopped after the last moment no stop was pending (and after
+         * its interrupt), and may have waited for the tracer since */
+        held->window_start_ns = flight->clear_ns;
+    }
+    if (!job->unwind_while_stopped && stop_copy(session, held, &held->regs) == 0) {
+        stop_end(held);
+        unwind_take_stack_copy(session, &held->copy);
+        return;
+    }
+    if (thread->error[0] == '\0')
+        stop_unwind(session, held, false); /* no copy: walk it while stopped */
+    stop_end(held);
+    if (thread->pc_count > 0)
+        job->captured++;
+}
+
+/* The default mode: "stop one thread, copy what is needed, resume it" (DESIGN.md), with up
+ * to CAPTURE_IN_FLIGHT threads interrupted ahead. A thread woken by PTRACE_INTERRUPT needs a
+ * CPU to reach its stop; on a busy machine the scheduler may queue it behind a CPU-bound
+ * thread for a whole tick (measured: 3-4 ms, for a third of the threads in some runs), and
+ * interrupting the next threads meanwhile keeps those waits from adding up. Each stop is
+ * handled as soon as it is reported: registers and stack top copied, detached; the copies
+ * are walked after the last stop (unwind_copies), so a stopped thread never waits for a walk.
+ * Threads that miss their deadline (D state) stay seized, without a place in the flight; if
+ * they stop within CAPTURE_LATE_STOP_WAIT_MS of the last launch they are taken too. */
 static void capture_one_by_one(struct capture_job *job, struct unwind_session *session,
                                struct held_thread *held)
 {
     struct capture_result *out = job->out;
-    size_t late_pending = 0; /* threads that missed their deadline, still seized */
-    struct copied_thread waiting = {.thread = NULL};
-    for (size_t i = 0; i < out->thread_count; i++) {
+    struct flight flight = {.count = 0, .late = 0, .clear_ns = attach_now_ns()};
+    for (size_t i = 0; i < out->thread_count; i++)
         held[i].thread = &out->threads[i];
-        if (!thread_is_capturable(held[i].thread))
-            continue;
-        if (stop_begin(job, &held[i]) != 0) {
-            if (job->fatal_errno != 0)
-                break;
+    size_t next = 0;
+    int64_t late_give_up_ns = 0;
+    for (;;) {
+        while (flight.count < CAPTURE_IN_FLIGHT && next < out->thread_count &&
+               job->fatal_errno == 0) {
+            struct held_thread *launch = &held[next++];
+            if (thread_is_capturable(launch->thread) && stop_begin(job, launch) == 0)
+                flight.held[flight.count++] = launch;
+        }
+        /* the launches are over once the flight has room left */
+        if (flight.count < CAPTURE_IN_FLIGHT && late_give_up_ns == 0)
+            late_give_up_ns = attach_now_ns() + (int64_t)CAPTURE_LATE_STOP_WAIT_MS * 1000000;
+        if (flight.count == 0 && (flight.late == 0 || attach_now_ns() >= late_give_up_ns))
+            break;
+
+        enum attach_wait_result result;
+        struct attach_stop stop;
+        pid_t tid = attach_wait_any(0, &result, &stop);
+        bool woken = false; /* reported by a wait that slept until the stop */
+        if (tid == 0) {
+            flight.clear_ns = attach_now_ns();
+            tid = attach_wait_any(flight_deadline(job, &flight, late_give_up_ns), &result, &stop);
+            woken = true;
+        }
+        if (tid < 0) { /* nothing seized any more */
+            for (size_t i = 0; i < flight.count; i++) {
+                flight.held[i]->seized = false;
+                thread_error(flight.held[i]->thread, "exited");
+            }
+            break;
+        }
+        if (tid == 0) {
+            flight_expire(job, &flight);
             continue;
         }
-        unwind_waiting_copy(job, session, &waiting);
-        if (stop_wait(job, &held[i]) != 0) {
-            late_pending += held[i].late;
-            continue;
-        }
-        struct attach_registers regs;
-        if (!job->unwind_while_stopped && stop_copy(session, &held[i], &regs) == 0) {
-            stop_end(&held[i]);
-            waiting.thread = held[i].thread;
-            waiting.regs = regs;
-        } else {
-            if (held[i].thread->error[0] == '\0')
-                stop_unwind(session, &held[i], false); /* no copy: walk it while stopped */
-            stop_end(&held[i]);
-            if (held[i].thread->pc_count > 0)
-                job->captured++;
-        }
-        if (late_pending == 0)
-            continue;
-        /* a late thread that has stopped since must not wait for the end of the capture */
-        unwind_waiting_copy(job, session, &waiting);
-        for (size_t k = 0; late_pending > 0 && k <= i; k++)
-            if (held[k].late && held[k].seized &&
-                settle_late_thread(job, session, &held[k], 0, true))
-                late_pending--;
+        /* a realtime tracer was woken by the first stop after it fell asleep: whatever else
+         * stopped meanwhile stopped after that (the next reports are measured from here) */
+        if (woken && job->realtime)
+            flight.clear_ns = attach_now_ns();
+        struct held_thread *reported = held_of(job, held, tid);
+        if (reported != NULL && reported->seized)
+            take_stopped(job, session, &flight, reported, result, &stop, woken && job->realtime);
     }
-    unwind_waiting_copy(job, session, &waiting);
+}
+
+/* Walks the stacks copied by capture_one_by_one (every thread runs again by now). */
+static void unwind_copies(struct capture_job *job, struct unwind_session *session,
+                          struct held_thread *held)
+{
+    for (size_t i = 0; i < job->out->thread_count; i++) {
+        if (held[i].copy.bytes == NULL)
+            continue;
+        unwind_copied(session, &held[i]);
+        if (held[i].thread->pc_count > 0)
+            job->captured++;
+    }
 }
 
 /* Every thread at once: seize and interrupt all, wait for all, unwind all (live memory,
@@ -663,11 +759,18 @@ static void *capture_worker(void *arg)
 
     warm_caches(job, session);
     struct held_thread *held = xcalloc(out->thread_count ? out->thread_count : 1, sizeof *held);
+    /* from here on: blocking waits, and no preemption while a thread is held (when allowed) */
+    struct attach_tracer tracer;
+    attach_tracer_begin(&tracer);
+    job->realtime = attach_tracer_realtime(&tracer);
     if (job->options->consistent)
         capture_consistent(job, session, held);
     else
         capture_one_by_one(job, session, held);
-    release_late_threads(job, session, held, out->thread_count, !job->options->consistent);
+    if (job->options->consistent)
+        release_late_threads(held, out->thread_count);
+    attach_tracer_end(&tracer);
+    unwind_copies(job, session, held);
 
     free(held);
     unwind_session_free(session);
@@ -686,27 +789,29 @@ static int compare_int64(const void *a, const void *b)
 static void compute_stop_stats(struct capture_result *out)
 {
     int64_t *windows = xcalloc(out->thread_count ? out->thread_count : 1, sizeof *windows);
+    int64_t *to_stop = xcalloc(out->thread_count ? out->thread_count : 1, sizeof *to_stop);
     size_t count = 0;
-    for (size_t i = 0; i < out->thread_count; i++)
-        if (out->threads[i].stop_ns >= 0)
-            windows[count++] = out->threads[i].stop_ns;
+    for (size_t i = 0; i < out->thread_count; i++) {
+        if (out->threads[i].stop_ns < 0)
+            continue;
+        windows[count] = out->threads[i].stop_ns;
+        to_stop[count++] = out->threads[i].to_stop_ns > 0 ? out->threads[i].to_stop_ns : 0;
+    }
     qsort(windows, count, sizeof *windows, compare_int64);
+    qsort(to_stop, count, sizeof *to_stop, compare_int64);
     memset(&out->stops, 0, sizeof out->stops);
     out->stops.count = count;
     for (size_t i = 0; i < count; i++)
         out->stops.total_ns += windows[i];
     if (count > 0) {
-        out->stops.max_ns = windows[count - 1];
         size_t rank = (count * 99 + 99) / 100; /* ceil(0.99 * count), 1-based */
+        out->stops.max_ns = windows[count - 1];
         out->stops.p99_ns = windows[rank - 1];
+        out->stops.to_stop_max_ns = to_stop[count - 1];
+        out->stops.to_stop_p99_ns = to_stop[rank - 1];
     }
     free(windows);
-}
-
-static int compare_threads(const void *a, const void *b)
-{
-    return compare_tids(&((const struct capture_thread *)a)->tid,
-                        &((const struct capture_thread *)b)->tid);
+    free(to_stop);
 }
 
 /* Lists the threads that were not there at the start, as entries with an error. */
@@ -724,7 +829,7 @@ static void add_new_threads(struct capture_result *out)
         struct capture_thread *thread = &out->threads[out->thread_count++];
         memset(thread, 0, sizeof *thread);
         thread->tid = tids[i];
-        thread->stop_ns = -1;
+        thread->stop_ns = thread->to_stop_ns = -1;
         read_thread_facts(out->pid, thread, NULL);
         thread_error(thread, "appeared during the capture");
         added++;
@@ -869,7 +974,7 @@ int capture_process(pid_t pid, const struct capture_options *options_in, struct 
     for (size_t i = 0; i < count; i++) {
         struct capture_thread *thread = &out->threads[i];
         thread->tid = tids[i];
-        thread->stop_ns = -1;
+        thread->stop_ns = thread->to_stop_ns = -1;
         if (read_thread_facts(pid, thread, &hints[i]) != 0)
             thread_error(thread, "exited");
         else if (thread->state == 'Z' || thread->state == 'X')
@@ -887,6 +992,11 @@ int capture_process(pid_t pid, const struct capture_options *options_in, struct 
         .unwind_while_stopped = getenv("STACKTOP_UNWIND_WHILE_STOPPED") != NULL &&
                                 strcmp(getenv("STACKTOP_UNWIND_WHILE_STOPPED"), "1") == 0,
     };
+    /* the symbolizer's loading (inflating compressed debug info when the debuginfo cache is
+     * cold) overlapped the /proc reads; it must not compete with the stops: a thread on its
+     * way to a stop waits for a CPU when every CPU is busy (measured: a 3-4 ms wait, a
+     * scheduler tick, whenever a busy SCHED_IDLE thread ran next to a CPU-bound target) */
+    symbolizer_warmup_join(&warmup);
     pthread_t worker;
     int rc = pthread_create(&worker, NULL, capture_worker, &job);
     if (rc != 0) {

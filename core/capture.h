@@ -64,7 +64,14 @@ struct capture_thread {
     struct capture_frame *frames;          /* symbolized frames (inline frames expanded),
                                               innermost first; filled after resuming */
     size_t frame_count;                    /* entries in frames */
-    int64_t stop_ns;                       /* how long this thread was stopped; -1 if never */
+    int64_t stop_ns;                       /* how long this thread was stopped: from the
+                                              latest moment it was known not to be stopped
+                                              yet (its PTRACE_INTERRUPT at the earliest) to
+                                              the return of PTRACE_DETACH; -1 if never */
+    int64_t to_stop_ns;                    /* from PTRACE_INTERRUPT until its stop was seen:
+                                              mostly the wait for a CPU to run into the
+                                              stop (it is runnable, not stopped, meanwhile);
+                                              -1 if never stopped */
     bool was_stopped;                      /* it was in state T before: left stopped */
     bool is_kernel_thread;                 /* no user space: no stack to take */
     char error[160];                       /* "" when captured; else why not ("exited", "did not
@@ -73,10 +80,12 @@ struct capture_thread {
 
 /* Summary of every stop window of one capture. */
 struct capture_stop_stats {
-    int64_t max_ns;   /* longest single stop */
-    int64_t p99_ns;   /* 99th percentile of stops */
-    int64_t total_ns; /* sum of all stops */
-    size_t count;     /* stops measured */
+    int64_t max_ns;         /* longest single stop */
+    int64_t p99_ns;         /* 99th percentile of stops */
+    int64_t total_ns;       /* sum of all stops */
+    size_t count;           /* stops measured */
+    int64_t to_stop_max_ns; /* longest time from PTRACE_INTERRUPT to a stop */
+    int64_t to_stop_p99_ns; /* its 99th percentile */
 };
 
 /* Result of one capture. */

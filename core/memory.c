@@ -1,7 +1,9 @@
 /*
  * memory: process_vm_readv reader with a direct-mapped page cache (see memory.h).
  *
- * Owns: MEMORY_CACHE_PAGES page buffers per reader, and one stack copy buffer.
+ * Owns: MEMORY_CACHE_PAGES page buffers per reader, and one stack copy buffer (the scratch
+ * that a stop copies into; a copy handed out with memory_reader_take_stack_copy belongs to the
+ * caller, and one installed with memory_reader_install_stack_copy stays the caller's).
  * Invariants: a slot is valid only when it holds the whole page at its page_address; reads
  * that fail are not cached; nothing here writes to the target.
  */
@@ -39,7 +41,10 @@ struct memory_reader {
     struct memory_stats stats;                    /* counters for benchmarks */
     struct memory_range *read_only;               /* read-only mappings, sorted by start */
     size_t read_only_count;                       /* entries in read_only */
-    unsigned char *copy;                          /* stack copy (MEMORY_COPY_MAX), lazily */
+    unsigned char *scratch;                       /* stack copies land here (MEMORY_COPY_MAX,
+                                                     pre-faulted) */
+    const unsigned char *copy;                    /* the installed copy: scratch or a
+                                                     caller's buffer */
     uint64_t copy_address;                        /* target address of copy[0] */
     size_t copy_length;                           /* bytes held; 0: no copy installed */
 };
@@ -90,6 +95,9 @@ struct memory_reader *memory_reader_new(pid_t pid)
     struct memory_reader *reader = xcalloc(1, sizeof *reader);
     reader->pid = pid;
     load_read_only_ranges(reader);
+    /* touched now, so that no copy made inside a stop window takes page faults */
+    reader->scratch = xmalloc(MEMORY_COPY_MAX);
+    memset(reader->scratch, 0, MEMORY_COPY_MAX);
     return reader;
 }
 
@@ -98,7 +106,7 @@ void memory_reader_free(struct memory_reader *reader)
     if (reader == NULL)
         return;
     free(reader->read_only);
-    free(reader->copy);
+    free(reader->scratch);
     free(reader);
 }
 
@@ -150,11 +158,9 @@ ssize_t memory_reader_copy_stack(struct memory_reader *reader, uint64_t sp, size
     if (max_bytes > MEMORY_COPY_MAX)
         max_bytes = MEMORY_COPY_MAX;
     reader->copy_length = 0;
-    if (reader->copy == NULL)
-        reader->copy = xmalloc(MEMORY_COPY_MAX);
     /* one remote piece per page: the kernel stops at the first unreadable one, so the copy
      * ends where the mapping does, and what was copied before it is kept */
-    struct iovec local = {.iov_base = reader->copy, .iov_len = 0};
+    struct iovec local = {.iov_base = reader->scratch, .iov_len = 0};
     struct iovec remote[MAX_PIECES];
     int pieces = 0;
     uint64_t address = sp;
@@ -175,9 +181,39 @@ ssize_t memory_reader_copy_stack(struct memory_reader *reader, uint64_t sp, size
             errno = EFAULT;
         return -1;
     }
+    reader->copy = reader->scratch;
     reader->copy_address = sp;
     reader->copy_length = (size_t)got;
     return got;
+}
+
+int memory_reader_take_stack_copy(struct memory_reader *reader, struct memory_stack_copy *out)
+{
+    if (reader->copy_length == 0 || reader->copy != reader->scratch) {
+        errno = EINVAL;
+        return -1;
+    }
+    out->bytes = xmalloc(reader->copy_length);
+    memcpy(out->bytes, reader->scratch, reader->copy_length);
+    out->address = reader->copy_address;
+    out->length = reader->copy_length;
+    reader->copy_length = 0;
+    return 0;
+}
+
+void memory_reader_install_stack_copy(struct memory_reader *reader,
+                                      const struct memory_stack_copy *copy)
+{
+    reader->copy = copy->bytes;
+    reader->copy_address = copy->address;
+    reader->copy_length = copy->length;
+}
+
+void memory_stack_copy_free(struct memory_stack_copy *copy)
+{
+    free(copy->bytes);
+    copy->bytes = NULL;
+    copy->length = 0;
 }
 
 void memory_reader_drop_stack_copy(struct memory_reader *reader)

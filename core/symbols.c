@@ -17,7 +17,10 @@
  *   - the cache holds only what depends on the module's content (function, file, line,
  *     is_inline); what depends on the process (pc, module path, module offset) is filled at
  *     each call;
- *   - nothing touches the network: debuginfod is disabled in symbolizer_new();
+ *   - nothing touches the network: debug files are looked up locally only
+ *     (find_local_debuginfo), and DEBUGINFOD_URLS is unset in symbolizer_new() as well;
+ *   - compressed separate debug files are read through their uncompressed copies in the
+ *     per-user debuginfo cache (debuginfo_cache.h), written at first use;
  *   - every libdw/libdwfl return value is checked: a hostile or truncated ELF/DWARF file gives
  *     fewer details (function or line unknown), never a crash.
  */
@@ -25,14 +28,20 @@
 
 #include <dlfcn.h>
 #include <dwarf.h>
+#include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "debuginfo_cache.h"
 #include "xalloc.h"
 
 #define SYMBOLS_MAX_INLINE_CHAIN 64 /* deepest inline chain kept for one PC */
@@ -561,6 +570,139 @@ static void identify_module(struct symbolizer *symbolizer, pid_t pid, struct pro
     module->module_key = intern(&symbolizer->strings, key);
 }
 
+/* ---- separate debug files ---- */
+
+static char *debuginfo_cache; /* debuginfo_cache_dir(), or NULL: no cache */
+static pthread_once_t debuginfo_cache_once = PTHREAD_ONCE_INIT; /* guards its lookup */
+
+static void find_debuginfo_cache(void)
+{
+    debuginfo_cache = debuginfo_cache_dir();
+}
+
+/* Opens DIR/NAME when it is a debug file with the module's build-id (or the module has none).
+ * Used for the build-id path too, as a cheap guard against a stale or foreign file there.
+ * Returns the fd (and *found_path, malloc'd) or -1. */
+static int open_debuglink_candidate(Dwfl_Module *module, const char *dir, const char *name,
+                                    char **found_path)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+        return -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    const unsigned char *want;
+    GElf_Addr vaddr;
+    int want_len = dwfl_module_build_id(module, &want, &vaddr);
+    if (want_len > 0) {
+        Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+        const void *have = NULL;
+        ssize_t have_len = elf != NULL ? dwelf_elf_gnu_build_id(elf, &have) : -1;
+        bool same = have_len == want_len && memcmp(have, want, (size_t)want_len) == 0;
+        elf_end(elf);
+        if (!same) {
+            close(fd);
+            return -1;
+        }
+    }
+    *found_path = xstrdup(path);
+    return fd;
+}
+
+/* /usr/lib/debug/.build-id/XX/REST.debug, the layout of Debian's -dbg and -dbgsym packages.
+ * (Not dwfl_build_id_find_debuginfo: it keeps the file it opens as the module's debug file,
+ * so a cached copy returned instead would be ignored.) */
+static int find_by_build_id(Dwfl_Module *module, char **found_path)
+{
+    const unsigned char *id;
+    GElf_Addr vaddr;
+    int length = dwfl_module_build_id(module, &id, &vaddr);
+    if (length < 2)
+        return -1;
+    char dir[64], name[160];
+    snprintf(dir, sizeof dir, "/usr/lib/debug/.build-id/%02x", id[0]);
+    size_t used = 0;
+    for (int i = 1; i < length && used + 3 < sizeof name - 6; i++)
+        used += (size_t)snprintf(name + used, sizeof name - used, "%02x", id[i]);
+    snprintf(name + used, sizeof name - used, ".debug");
+    return open_debuglink_candidate(module, dir, name, found_path);
+}
+
+/* The .gnu_debuglink search of gdb and libdwfl: next to the file, in its .debug directory,
+ * and under /usr/lib/debug with the file's directory. */
+static int find_by_debuglink(Dwfl_Module *module, const char *file_name, const char *debuglink,
+                             char **found_path)
+{
+    if (debuglink == NULL || file_name == NULL || strchr(debuglink, '/') != NULL)
+        return -1;
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", file_name);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL)
+        return -1;
+    *slash = '\0';
+    char candidate_dir[PATH_MAX];
+    int fd = -1;
+    if (strcmp(debuglink, slash + 1) != 0) /* not the file itself */
+        fd = open_debuglink_candidate(module, dir, debuglink, found_path);
+    if (fd < 0 &&
+        snprintf(candidate_dir, sizeof candidate_dir, "%s/.debug", dir) < (int)sizeof candidate_dir)
+        fd = open_debuglink_candidate(module, candidate_dir, debuglink, found_path);
+    if (fd < 0 && snprintf(candidate_dir, sizeof candidate_dir, "/usr/lib/debug%s", dir) <
+                      (int)sizeof candidate_dir)
+        fd = open_debuglink_candidate(module, candidate_dir, debuglink, found_path);
+    return fd;
+}
+
+/* libdwfl's find_debuginfo callback: the module's separate debug file, looked up locally only
+ * (by build-id under /usr/lib/debug/.build-id, then by .gnu_debuglink), and replaced by its
+ * uncompressed copy from the debuginfo cache (debuginfo_cache.h) when its DWARF sections are
+ * compressed, as Debian's are: libdw would otherwise inflate them at every run (libc's: ~50
+ * ms). Not dwfl_standard_find_debuginfo: for every module without local debug info (the vDSO,
+ * any stripped binary) it asks debuginfod, whose first use loads libdebuginfod, libcurl and
+ * TLS libraries (~6 ms measured) even with no server configured. */
+static int find_local_debuginfo(Dwfl_Module *module, void **userdata, const char *module_name,
+                                Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+                                GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+    (void)userdata, (void)module_name, (void)base, (void)debuglink_crc;
+    char *found = NULL;
+    int fd = -1;
+    bool alternate = debuglink_file != NULL && debuglink_file[0] == '/';
+    if (alternate) {
+        /* libdwfl asks again for a dwz alternate file (.gnu_debugaltlink), whose absolute path
+         * comes as the link (a .gnu_debuglink is a bare file name); it checks its build-id */
+        fd = open(debuglink_file, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0)
+            found = xstrdup(debuglink_file);
+    } else {
+        fd = find_by_build_id(module, &found);
+        if (fd < 0)
+            fd = find_by_debuglink(module, file_name, debuglink_file, &found);
+    }
+    if (fd < 0)
+        return -1;
+    free(*debuginfo_file_name);
+    *debuginfo_file_name = found;
+    pthread_once(&debuginfo_cache_once, find_debuginfo_cache);
+    if (debuginfo_cache == NULL)
+        return fd;
+    const unsigned char *build_id;
+    GElf_Addr vaddr;
+    int build_id_len = dwfl_module_build_id(module, &build_id, &vaddr);
+    char *copy_path = NULL;
+    bool check_id = build_id_len > 0 && !alternate; /* an alternate file has its own id */
+    int copy = debuginfo_cache_open(debuginfo_cache, fd, found, check_id ? build_id : NULL,
+                                    check_id ? (size_t)build_id_len : 0, &copy_path, NULL, 0);
+    if (copy < 0)
+        return fd; /* nothing to gain, or no cache: libdw reads the file itself */
+    close(fd);
+    free(*debuginfo_file_name);
+    *debuginfo_file_name = copy_path;
+    return copy;
+}
+
 /* ---- public interface ---- */
 
 struct symbolizer *symbolizer_new(void)
@@ -591,11 +733,9 @@ void symbolizer_free(struct symbolizer *symbolizer)
 
 int symbolizer_load_process(struct symbolizer *symbolizer, pid_t pid, char *err, size_t errlen)
 {
-    /* debuginfo_path NULL: the default search, which includes /usr/lib/debug by build-id
-     * (.build-id/xx/rest.debug) and by .gnu_debuglink. */
     static const Dwfl_Callbacks callbacks = {
         .find_elf = dwfl_linux_proc_find_elf,
-        .find_debuginfo = dwfl_standard_find_debuginfo,
+        .find_debuginfo = find_local_debuginfo,
         .debuginfo_path = NULL,
     };
     struct process_map loaded = {.pid = pid};

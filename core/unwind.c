@@ -116,10 +116,17 @@ int unwind_copy_stack(struct unwind_session *session, const struct attach_regist
     return memory_reader_copy_stack(session->memory, sp, UNWIND_STACK_COPY_BYTES) > 0 ? 0 : -1;
 }
 
+int unwind_take_stack_copy(struct unwind_session *session, struct memory_stack_copy *out)
+{
+    return memory_reader_take_stack_copy(session->memory, out);
+}
+
 int unwind_thread_from_copy(struct unwind_session *session, pid_t tid,
-                            const struct attach_registers *regs, struct unwind_output *out,
+                            const struct attach_registers *regs,
+                            const struct memory_stack_copy *copy, struct unwind_output *out,
                             char *err, size_t errlen)
 {
+    memory_reader_install_stack_copy(session->memory, copy);
     /* cached writable pages may predate the stop; the copy itself is served first */
     memory_reader_invalidate(session->memory);
     int rc = session->backend->unwind(session->state, tid, regs, out, err, errlen);

@@ -26,6 +26,7 @@
 
 #include "attach.h"
 #include "capture.h"
+#include "memory.h"
 
 struct memory_reader;
 struct unwind_session;
@@ -76,16 +77,22 @@ int unwind_thread(struct unwind_session *session, pid_t tid, const struct attach
 #define UNWIND_STACK_COPY_BYTES (64 * 1024)
 
 /* While tid is stopped: copies the top of its stack (one process_vm_readv from regs' sp, up
- * to UNWIND_STACK_COPY_BYTES). 0, or -1 (errno) when nothing could be copied (the caller
- * then unwinds with unwind_thread while the thread is still stopped). */
+ * to UNWIND_STACK_COPY_BYTES) into the session's scratch buffer. 0, or -1 (errno) when nothing
+ * could be copied (the caller then unwinds with unwind_thread while the thread is still
+ * stopped). */
 int unwind_copy_stack(struct unwind_session *session, const struct attach_registers *regs);
 
-/* After tid was resumed: unwinds it from regs and the stack copied by unwind_copy_stack
- * (reads inside the copy are served from it; writable memory outside it is read live and
- * counted in unwind_session_memory_stats' live_reads), then drops the copy. Like
- * unwind_thread otherwise. */
+/* After the detach: moves that copy into *out (a buffer of its own), so that more threads can
+ * be copied before any is walked. 0, or -1 when there is no fresh copy. */
+int unwind_take_stack_copy(struct unwind_session *session, struct memory_stack_copy *out);
+
+/* After tid was resumed: unwinds it from regs and its stack copy (reads inside the copy are
+ * served from it; writable memory outside it is read live and counted in
+ * unwind_session_memory_stats' live_reads). The copy stays the caller's. Like unwind_thread
+ * otherwise. */
 int unwind_thread_from_copy(struct unwind_session *session, pid_t tid,
-                            const struct attach_registers *regs, struct unwind_output *out,
+                            const struct attach_registers *regs,
+                            const struct memory_stack_copy *copy, struct unwind_output *out,
                             char *err, size_t errlen);
 
 /* Warms the session's caches while nothing is stopped, so that the first stop windows are

@@ -1,0 +1,625 @@
+/*
+ * debuginfo_cache: uncompressed copies of separate debug files, keyed by build-id (see
+ * debuginfo_cache.h).
+ *
+ * Owns: the cache directory's content — entries HEX.debug, temporary files .HEX.debug.XXXXXX
+ * while an entry is written — and nothing else in it (other names are never touched).
+ *
+ * Invariants:
+ *   - every file operation in the cache goes through one fd on the directory, opened and
+ *     checked (ours, not group- or world-writable) first, so a path that changes meaning in
+ *     the meantime cannot redirect a write;
+ *   - a cached entry is used only after fstat (regular, ours, not group- or world-writable,
+ *     opened with O_NOFOLLOW) and a look at its ELF headers (build-id note, no compressed
+ *     section, every section inside the file);
+ *   - the copy has the source's ELF header fields, program headers (libdwfl reads p_vaddr of
+ *     a debug file to place it) and sections in the same order (e_shstrndx, sh_link and sh_info
+ *     stay valid); only SHF_COMPRESSED sections change, to their inflated content. libelf lays
+ *     the file out, so section offsets (and the program headers' p_offset, which nothing reads
+ *     in a debug file) may differ from the source's.
+ */
+#include "debuginfo_cache.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <elfutils/libdwelf.h>
+#include <libelf.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "xalloc.h"
+
+#define BUILD_ID_MAX_BYTES     64          /* longest build-id accepted (SHA-512) */
+#define ENTRY_SUFFIX           ".debug"    /* after the hex build-id in an entry's name */
+#define TEMPORARY_MARK         ".debug."   /* between the hex build-id and the random part */
+#define TEMPORARY_RANDOM_CHARS 6           /* length of a temporary name's random part */
+#define TEMPORARY_ATTEMPTS     64          /* names tried before giving up on EEXIST */
+#define TEMPORARY_STALE_SECS   (60 * 60)   /* a temporary file this old is a crash's leftover */
+#define MTIME_BUMP_SECS        (24 * 3600) /* a hit refreshes an entry's mtime this old */
+/* Room for ".HEX.debug.XXXXXX" and its NUL, the longest name used. */
+#define NAME_MAX_LENGTH                                                                            \
+    (1 + 2 * BUILD_ID_MAX_BYTES + sizeof TEMPORARY_MARK - 1 + TEMPORARY_RANDOM_CHARS + 1)
+
+/* One entry seen while pruning the cache. */
+struct prune_entry {
+    char *name;            /* file name in the cache directory */
+    long long size;        /* apparent size (st_size) */
+    struct timespec mtime; /* last use: creation, or a hit's bump */
+};
+
+/* Writes a message into err (when err is not NULL). */
+__attribute__((format(printf, 3, 4))) static void say(char *err, size_t errlen, const char *fmt,
+                                                      ...)
+{
+    if (err == NULL || errlen == 0)
+        return;
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(err, errlen, fmt, args);
+    va_end(args);
+}
+
+/* ---- names ---- */
+
+static bool is_lower_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+/* Length of the run of lowercase hex digits at the start of s. */
+static size_t hex_run_length(const char *s)
+{
+    size_t length = 0;
+    while (is_lower_hex(s[length]))
+        length++;
+    return length;
+}
+
+/* "HEX.debug": an entry's name. */
+static bool is_entry_name(const char *name)
+{
+    size_t hex = hex_run_length(name);
+    return hex >= 2 && hex % 2 == 0 && strcmp(name + hex, ENTRY_SUFFIX) == 0;
+}
+
+/* ".HEX.debug.XXXXXX": a temporary file's name. */
+static bool is_temporary_name(const char *name)
+{
+    if (name[0] != '.')
+        return false;
+    size_t hex = hex_run_length(name + 1);
+    const char *rest = name + 1 + hex;
+    size_t mark = strlen(TEMPORARY_MARK);
+    return hex >= 2 && strncmp(rest, TEMPORARY_MARK, mark) == 0 &&
+           strlen(rest + mark) == TEMPORARY_RANDOM_CHARS;
+}
+
+/* Writes "HEX.debug" for build_id into name (NAME_MAX_LENGTH bytes). */
+static void entry_name_format(const unsigned char *build_id, size_t length, char *name)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < length; i++) {
+        name[2 * i] = digits[build_id[i] >> 4];
+        name[2 * i + 1] = digits[build_id[i] & 0xf];
+    }
+    snprintf(name + 2 * length, NAME_MAX_LENGTH - 2 * length, "%s", ENTRY_SUFFIX);
+}
+
+/* ---- the cache directory ---- */
+
+/* dir is usable as the base of the default cache directory: it belongs to us (or, when
+ * missing_is_ours, does not exist yet). */
+static bool base_directory_is_ours(const char *dir, bool missing_is_ours)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        return missing_is_ours && errno == ENOENT;
+    return st.st_uid == geteuid();
+}
+
+char *debuginfo_cache_dir(void)
+{
+    const char *explicit_dir = getenv("STACKTOP_CACHE_DIR");
+    if (explicit_dir != NULL)
+        return explicit_dir[0] != '\0' ? xstrdup(explicit_dir) : NULL;
+    /* The XDG base directory specification ignores relative paths. */
+    const char *xdg_cache = getenv("XDG_CACHE_HOME");
+    if (xdg_cache != NULL && xdg_cache[0] == '/')
+        return base_directory_is_ours(xdg_cache, true)
+                   ? xasprintf("%s/stacktop/debuginfo", xdg_cache)
+                   : NULL;
+    const char *home = getenv("HOME");
+    if (home != NULL && home[0] == '/' && base_directory_is_ours(home, false))
+        return xasprintf("%s/.cache/stacktop/debuginfo", home);
+    return NULL;
+}
+
+/* mkdir -p with mode 0700 for the missing components of dir. Returns 0 or -1 (errno). */
+static int directory_create_all(const char *dir)
+{
+    char *prefix = xstrdup(dir);
+    int result = 0;
+    for (char *cursor = prefix + 1;; cursor++) {
+        if (*cursor != '/' && *cursor != '\0')
+            continue;
+        char ended = *cursor;
+        *cursor = '\0';
+        if (mkdir(prefix, 0700) != 0 && errno != EEXIST) {
+            result = -1;
+            break;
+        }
+        *cursor = ended;
+        if (ended == '\0')
+            break;
+    }
+    int error = errno;
+    free(prefix);
+    errno = error;
+    return result;
+}
+
+/* Opens (creating it when missing) and checks the cache directory. Returns its fd, or -1 with
+ * *error and err set. */
+static int cache_directory_open(const char *dir, int *error, char *err, size_t errlen)
+{
+    int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0 && errno == ENOENT) {
+        if (directory_create_all(dir) != 0) {
+            *error = errno;
+            say(err, errlen, "cannot create the debug info cache %s: %s", dir, strerror(errno));
+            return -1;
+        }
+        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    }
+    if (dir_fd < 0) {
+        *error = errno;
+        say(err, errlen, "cannot open the debug info cache %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(dir_fd, &st) != 0) {
+        *error = errno;
+        say(err, errlen, "cannot stat the debug info cache %s: %s", dir, strerror(errno));
+    } else if (st.st_uid != geteuid()) {
+        *error = EPERM;
+        say(err, errlen, "debug info cache %s not used: it belongs to uid %u, not %u", dir,
+            (unsigned)st.st_uid, (unsigned)geteuid());
+    } else if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+        *error = EPERM;
+        say(err, errlen, "debug info cache %s not used: others can write to it (mode %03o)", dir,
+            (unsigned)(st.st_mode & 0777));
+    } else {
+        return dir_fd;
+    }
+    close(dir_fd);
+    return -1;
+}
+
+/* ---- ELF inspection ---- */
+
+/* Number of SHF_COMPRESSED sections of elf, or -1 when its section headers cannot be read.
+ * When file_size >= 0, also -1 when a section with content ends beyond file_size. */
+static long compressed_section_count(Elf *elf, long long file_size)
+{
+    long count = 0;
+    Elf_Scn *scn = NULL;
+    size_t sections;
+    if (elf_getshdrnum(elf, &sections) != 0)
+        return -1;
+    while ((scn = elf_nextscn(elf, scn)) != NULL) {
+        GElf_Shdr shdr;
+        if (gelf_getshdr(scn, &shdr) == NULL)
+            return -1;
+        if ((shdr.sh_flags & SHF_COMPRESSED) != 0)
+            count++;
+        if (file_size >= 0 && shdr.sh_type != SHT_NOBITS &&
+            (shdr.sh_offset > (uint64_t)file_size ||
+             shdr.sh_size > (uint64_t)file_size - shdr.sh_offset))
+            return -1;
+    }
+    return count;
+}
+
+/* Size of elf's sections once inflated (NOBITS excluded), from the compression headers:
+ * nothing is inflated. -1 when a header cannot be read. */
+static long long uncompressed_size(Elf *elf)
+{
+    long long total = 0;
+    Elf_Scn *scn = NULL;
+    while ((scn = elf_nextscn(elf, scn)) != NULL) {
+        GElf_Shdr shdr;
+        GElf_Chdr chdr;
+        if (gelf_getshdr(scn, &shdr) == NULL)
+            return -1;
+        if (shdr.sh_type == SHT_NOBITS)
+            continue;
+        uint64_t size = shdr.sh_size;
+        if ((shdr.sh_flags & SHF_COMPRESSED) != 0) {
+            if (gelf_getchdr(scn, &chdr) == NULL)
+                return -1;
+            size = chdr.ch_size;
+        }
+        if (size > (uint64_t)DEBUGINFO_CACHE_MAX_BYTES)
+            size = (uint64_t)DEBUGINFO_CACHE_MAX_BYTES; /* no overflow below */
+        total += (long long)size;
+    }
+    return total;
+}
+
+/* elf's build-id note is build_id[0..length). */
+static bool build_id_matches(Elf *elf, const unsigned char *build_id, size_t length)
+{
+    const void *own = NULL;
+    ssize_t own_length = dwelf_elf_gnu_build_id(elf, &own);
+    return own_length > 0 && (size_t)own_length == length && memcmp(own, build_id, length) == 0;
+}
+
+/* ---- entries ---- */
+
+/* Opens the entry name if it is a valid copy for build_id, bumping its mtime when old.
+ * Returns its fd, or -1 (missing or not valid: to be written). */
+static int cached_copy_open(int dir_fd, const char *name, const unsigned char *build_id,
+                            size_t length)
+{
+    int fd = openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+        (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+        goto close_fd;
+    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+    bool valid = elf != NULL && elf_kind(elf) == ELF_K_ELF &&
+                 compressed_section_count(elf, (long long)st.st_size) == 0 &&
+                 build_id_matches(elf, build_id, length);
+    elf_end(elf);
+    if (!valid)
+        goto close_fd;
+    if (time(NULL) - st.st_mtime > MTIME_BUMP_SECS)
+        (void)futimens(fd, NULL); /* best effort: only the eviction order depends on it */
+    return fd;
+
+close_fd:
+    close(fd);
+    return -1;
+}
+
+/* Writes into out_fd a copy of source with every SHF_COMPRESSED section inflated (this
+ * inflates them in source's memory too; the file behind source is not written). Returns 0, or
+ * -1 with *error and err set. */
+static int uncompressed_copy_write(Elf *source, int out_fd, const char *path, int *error, char *err,
+                                   size_t errlen)
+{
+    int result = -1;
+    Elf *out = elf_begin(out_fd, ELF_C_WRITE, NULL);
+    if (out == NULL)
+        goto libelf_failed;
+
+    GElf_Ehdr ehdr;
+    if (gelf_getehdr(source, &ehdr) == NULL || gelf_newehdr(out, gelf_getclass(source)) == NULL ||
+        gelf_update_ehdr(out, &ehdr) == 0)
+        goto libelf_failed;
+
+    size_t phnum;
+    if (elf_getphdrnum(source, &phnum) != 0)
+        goto libelf_failed;
+    if (phnum > 0 && gelf_newphdr(out, phnum) == NULL)
+        goto libelf_failed;
+    for (size_t i = 0; i < phnum; i++) {
+        GElf_Phdr phdr;
+        if (gelf_getphdr(source, (int)i, &phdr) == NULL ||
+            gelf_update_phdr(out, (int)i, &phdr) == 0)
+            goto libelf_failed;
+    }
+
+    Elf_Scn *scn = NULL;
+    while ((scn = elf_nextscn(source, scn)) != NULL) {
+        GElf_Shdr shdr;
+        if (gelf_getshdr(scn, &shdr) == NULL)
+            goto libelf_failed;
+        if ((shdr.sh_flags & SHF_COMPRESSED) != 0 &&
+            (elf_compress(scn, 0, 0) < 0 || gelf_getshdr(scn, &shdr) == NULL))
+            goto libelf_failed;
+        Elf_Scn *copy = elf_newscn(out);
+        if (copy == NULL || gelf_update_shdr(copy, &shdr) == 0)
+            goto libelf_failed;
+        /* The copy's data point into source's memory, which lives until after elf_update. */
+        Elf_Data *data = NULL;
+        (void)elf_errno();
+        while ((data = elf_getdata(scn, data)) != NULL) {
+            Elf_Data *copied = elf_newdata(copy);
+            if (copied == NULL)
+                goto libelf_failed;
+            copied->d_buf = data->d_buf;
+            copied->d_type = data->d_type;
+            copied->d_version = data->d_version;
+            copied->d_size = data->d_size;
+            copied->d_off = data->d_off;
+            copied->d_align = data->d_align;
+        }
+        if (elf_errno() != 0)
+            goto libelf_failed;
+    }
+    /* Section 0 carries the overflow values of e_shnum, e_shstrndx and e_phnum, if any. */
+    Elf_Scn *source_zero = elf_getscn(source, 0), *out_zero = elf_getscn(out, 0);
+    if (source_zero != NULL && out_zero != NULL) {
+        GElf_Shdr zero;
+        if (gelf_getshdr(source_zero, &zero) == NULL || gelf_update_shdr(out_zero, &zero) == 0)
+            goto libelf_failed;
+    }
+
+    errno = 0;
+    if (elf_update(out, ELF_C_WRITE) < 0) {
+        *error = errno != 0 ? errno : EIO;
+        say(err, errlen, "cannot write the uncompressed copy of %s: %s", path, elf_errmsg(-1));
+        goto end_out;
+    }
+    result = 0;
+    goto end_out;
+
+libelf_failed:
+    *error = EIO;
+    say(err, errlen, "cannot copy %s: %s", path, elf_errmsg(-1));
+end_out:
+    elf_end(out);
+    return result;
+}
+
+/* Creates a new empty file .NAME.XXXXXX (mode 0600) in the cache; its name goes into
+ * temporary_name (NAME_MAX_LENGTH bytes). Returns its fd (read-write), or -1 (errno). */
+static int temporary_create(int dir_fd, const char *name, char *temporary_name)
+{
+    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    size_t hex = strlen(name) - strlen(ENTRY_SUFFIX);
+    for (int attempt = 0; attempt < TEMPORARY_ATTEMPTS; attempt++) {
+        unsigned char random_bytes[TEMPORARY_RANDOM_CHARS];
+        if (getrandom(random_bytes, sizeof random_bytes, GRND_NONBLOCK) !=
+            (ssize_t)sizeof random_bytes) {
+            /* No entropy yet (early boot): uniqueness comes from O_EXCL anyway. */
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            uint64_t mix = ((uint64_t)now.tv_nsec * 2654435761u) ^ ((uint64_t)getpid() << 20) ^
+                           ((uint64_t)attempt * 40503u);
+            for (size_t i = 0; i < sizeof random_bytes; i++)
+                random_bytes[i] = (unsigned char)(mix >> (8 * i));
+        }
+        char suffix[TEMPORARY_RANDOM_CHARS + 1];
+        for (size_t i = 0; i < TEMPORARY_RANDOM_CHARS; i++)
+            suffix[i] = alphabet[random_bytes[i] % (sizeof alphabet - 1)];
+        suffix[TEMPORARY_RANDOM_CHARS] = '\0';
+        snprintf(temporary_name, NAME_MAX_LENGTH, ".%.*s%s%s", (int)hex, name, TEMPORARY_MARK,
+                 suffix);
+        int fd = openat(dir_fd, temporary_name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                        0600);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+/* Writes the entry name as an uncompressed copy of source, through a temporary file renamed
+ * into place. Returns a read-only fd on the new entry, or -1 with *error and err set (no
+ * temporary file left). */
+static int cached_copy_create(int dir_fd, const char *cache_dir, const char *name, Elf *source,
+                              const char *path, int *error, char *err, size_t errlen)
+{
+    char temporary_name[NAME_MAX_LENGTH];
+    int write_fd = temporary_create(dir_fd, name, temporary_name);
+    if (write_fd < 0) {
+        *error = errno;
+        say(err, errlen, "cannot create a file in the debug info cache %s: %s", cache_dir,
+            strerror(errno));
+        return -1;
+    }
+    int read_fd = -1;
+    /* mode 0600 even under an unusual umask: the entry must stay readable by us. */
+    if (fchmod(write_fd, 0600) != 0) {
+        *error = errno;
+        say(err, errlen, "cannot set the mode of a file in %s: %s", cache_dir, strerror(errno));
+        goto remove_temporary;
+    }
+    if (uncompressed_copy_write(source, write_fd, path, error, err, errlen) != 0)
+        goto remove_temporary;
+    read_fd = openat(dir_fd, temporary_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (read_fd < 0) {
+        *error = errno;
+        say(err, errlen, "cannot reopen the copy of %s: %s", path, strerror(errno));
+        goto remove_temporary;
+    }
+    /* close() reports the write errors that some file systems (NFS) only see now. */
+    int closed = close(write_fd);
+    write_fd = -1;
+    if (closed != 0) {
+        *error = errno;
+        say(err, errlen, "cannot write the copy of %s: %s", path, strerror(errno));
+        goto close_read;
+    }
+    if (renameat(dir_fd, temporary_name, dir_fd, name) != 0) {
+        *error = errno;
+        say(err, errlen, "cannot rename the copy of %s into %s: %s", path, cache_dir,
+            strerror(errno));
+        goto close_read;
+    }
+    return read_fd;
+
+close_read:
+    close(read_fd);
+remove_temporary:
+    unlinkat(dir_fd, temporary_name, 0);
+    if (write_fd >= 0)
+        close(write_fd);
+    return -1;
+}
+
+/* ---- bounding the cache ---- */
+
+/* Oldest first; ties by name, so that the order is deterministic. */
+static int prune_entry_compare(const void *a, const void *b)
+{
+    const struct prune_entry *left = a, *right = b;
+    if (left->mtime.tv_sec != right->mtime.tv_sec)
+        return left->mtime.tv_sec < right->mtime.tv_sec ? -1 : 1;
+    if (left->mtime.tv_nsec != right->mtime.tv_nsec)
+        return left->mtime.tv_nsec < right->mtime.tv_nsec ? -1 : 1;
+    return strcmp(left->name, right->name);
+}
+
+/* Deletes temporary files older than TEMPORARY_STALE_SECS, then the least recently used
+ * entries (never keep_name) until the entries total at most DEBUGINFO_CACHE_MAX_BYTES. Best
+ * effort: failures leave files in place. */
+static void cache_prune(int dir_fd, const char *keep_name)
+{
+    int scan_fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (scan_fd < 0)
+        return;
+    DIR *dir = fdopendir(scan_fd);
+    if (dir == NULL) {
+        close(scan_fd);
+        return;
+    }
+    struct prune_entry *entries = NULL;
+    size_t count = 0, capacity = 0;
+    long long total = 0;
+    time_t now = time(NULL);
+    struct dirent *dirent;
+    while ((dirent = readdir(dir)) != NULL) {
+        const char *name = dirent->d_name;
+        bool temporary = is_temporary_name(name);
+        if (!temporary && !is_entry_name(name))
+            continue;
+        struct stat st;
+        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (temporary) {
+            if (now - st.st_mtime > TEMPORARY_STALE_SECS)
+                unlinkat(dir_fd, name, 0);
+            continue;
+        }
+        total += (long long)st.st_size;
+        if (strcmp(name, keep_name) == 0)
+            continue;
+        xgrow((void **)&entries, &capacity, count + 1, sizeof *entries);
+        entries[count++] = (struct prune_entry){
+            .name = xstrdup(name), .size = (long long)st.st_size, .mtime = st.st_mtim};
+    }
+    closedir(dir);
+    if (total > DEBUGINFO_CACHE_MAX_BYTES) {
+        qsort(entries, count, sizeof *entries, prune_entry_compare);
+        for (size_t i = 0; i < count && total > DEBUGINFO_CACHE_MAX_BYTES; i++)
+            if (unlinkat(dir_fd, entries[i].name, 0) == 0)
+                total -= entries[i].size;
+    }
+    for (size_t i = 0; i < count; i++)
+        free(entries[i].name);
+    free(entries);
+}
+
+/* ---- public interface ---- */
+
+int debuginfo_cache_open(const char *cache_dir, int fd, const char *path,
+                         const unsigned char *build_id, size_t build_id_len, char **copy_path,
+                         char *err, size_t errlen)
+{
+    int result = -1, error = 0;
+    *copy_path = NULL;
+    say(err, errlen, "%s", "");
+    if (path == NULL)
+        path = "(debug file)";
+    bool bad_build_id = build_id == NULL ? build_id_len != 0
+                                         : build_id_len == 0 || build_id_len > BUILD_ID_MAX_BYTES;
+    if (cache_dir == NULL || cache_dir[0] == '\0' || fd < 0 || bad_build_id) {
+        error = EINVAL;
+        say(err, errlen, "debug info cache: invalid arguments for %s", path);
+        goto done;
+    }
+    if (elf_version(EV_CURRENT) == EV_NONE) {
+        error = EINVAL;
+        say(err, errlen, "libelf: %s", elf_errmsg(-1));
+        goto done;
+    }
+
+    /* ELF_C_READ_MMAP reads with mmap and pread only: fd's offset does not move. */
+    Elf *source = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+    if (source == NULL || elf_kind(source) != ELF_K_ELF) {
+        error = EINVAL;
+        say(err, errlen, "%s is not an ELF file", path);
+        goto end_source;
+    }
+    long compressed = compressed_section_count(source, -1);
+    if (compressed < 0) {
+        error = EINVAL;
+        say(err, errlen, "cannot read the section headers of %s: %s", path, elf_errmsg(-1));
+        goto end_source;
+    }
+    if (compressed == 0) {
+        error = ENOENT;
+        say(err, errlen, "%s has no compressed section: nothing to cache", path);
+        goto end_source;
+    }
+    /* The key is the file's own build-id note (which libdwfl checks too), so a caller's
+     * mistake cannot store a file under another build-id. */
+    const void *note = NULL;
+    ssize_t key_length = dwelf_elf_gnu_build_id(source, &note);
+    if (key_length <= 0) {
+        error = ENOENT;
+        say(err, errlen, "%s has no build-id note: it cannot be cached", path);
+        goto end_source;
+    }
+    if (key_length > BUILD_ID_MAX_BYTES ||
+        (build_id != NULL &&
+         ((size_t)key_length != build_id_len || memcmp(note, build_id, build_id_len) != 0))) {
+        error = EINVAL;
+        say(err, errlen, "%s has another build-id than the one asked for", path);
+        goto end_source;
+    }
+    long long size = uncompressed_size(source);
+    if (size < 0) {
+        error = EINVAL;
+        say(err, errlen, "cannot read the compressed sections of %s: %s", path, elf_errmsg(-1));
+        goto end_source;
+    }
+    if (size > DEBUGINFO_CACHE_MAX_ENTRY_BYTES) {
+        error = EFBIG;
+        say(err, errlen, "%s is too large to cache (over %lld MiB uncompressed)", path,
+            DEBUGINFO_CACHE_MAX_ENTRY_BYTES / (1024 * 1024));
+        goto end_source;
+    }
+    unsigned char key[BUILD_ID_MAX_BYTES];
+    memcpy(key, note, (size_t)key_length);
+
+    char name[NAME_MAX_LENGTH];
+    entry_name_format(key, (size_t)key_length, name);
+    int dir_fd = cache_directory_open(cache_dir, &error, err, errlen);
+    if (dir_fd < 0)
+        goto end_source;
+    result = cached_copy_open(dir_fd, name, key, (size_t)key_length);
+    if (result < 0) {
+        result = cached_copy_create(dir_fd, cache_dir, name, source, path, &error, err, errlen);
+        if (result >= 0)
+            cache_prune(dir_fd, name);
+    }
+    if (result >= 0) {
+        size_t dir_length = strlen(cache_dir);
+        while (dir_length > 1 && cache_dir[dir_length - 1] == '/')
+            dir_length--;
+        *copy_path = xasprintf("%.*s/%s", (int)dir_length, cache_dir, name);
+    }
+    close(dir_fd);
+end_source:
+    elf_end(source);
+done:
+    if (result < 0)
+        errno = error;
+    return result;
+}
