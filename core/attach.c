@@ -14,6 +14,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -212,6 +213,13 @@ int attach_get_registers(pid_t tid, struct attach_registers *out)
     out->dwarf[14] = regs.r14;
     out->dwarf[15] = regs.r15;
     out->dwarf[16] = regs.rip;
+    out->syscall_nr = (int64_t)regs.orig_rax;
+    out->syscall_args[0] = regs.rdi;
+    out->syscall_args[1] = regs.rsi;
+    out->syscall_args[2] = regs.rdx;
+    out->syscall_args[3] = regs.r10;
+    out->syscall_args[4] = regs.r8;
+    out->syscall_args[5] = regs.r9;
     return 0;
 }
 

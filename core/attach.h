@@ -28,6 +28,10 @@
  * r8..r15 rip. libunwind numbers x86_64 registers the same way. */
 struct attach_registers {
     uint64_t dwarf[ATTACH_REGISTER_COUNT]; /* register values by DWARF number */
+    int64_t syscall_nr;       /* orig_rax: the system call the thread was in when it stopped
+                                 (interrupted, to be restarted), -1 when none: what
+                                 /proc/TID/syscall shows, from the same saved registers */
+    uint64_t syscall_args[6]; /* its arguments: rdi rsi rdx r10 r8 r9 */
 };
 
 /* How a thread ended up stopped. */

@@ -44,7 +44,7 @@
 #define CAPTURE_LATE_STOP_WAIT_MS   20 /* extra wait, at the end, for threads that stop late */
 #define CAPTURE_FRAMES_PER_PC       16 /* most frames (inline chain) taken for one PC */
 #define CAPTURE_WARM_WALKS          16 /* distinct user PCs walked before the first stop */
-#define CAPTURE_IN_FLIGHT           2  /* threads interrupted ahead in the default mode */
+#define CAPTURE_IN_FLIGHT           4  /* threads interrupted at once in the default mode */
 
 /* Names of the unwinders, indexed by enum capture_unwinder. */
 static const char *const unwinder_names[] = {
@@ -57,6 +57,16 @@ static const char *const unwinder_names[] = {
 struct syscall_hint {
     uint64_t sp; /* user stack pointer; 0 when unknown (running, or not in a system call) */
     uint64_t pc; /* user program counter; 0 when unknown */
+};
+
+/* Where the default mode keeps the stack copies between the stops and the walks: memory
+ * taken in large chunks, so that keeping a copy costs no allocator work per thread. */
+struct copy_arena {
+    unsigned char **chunks; /* every chunk, the current one last */
+    size_t chunk_count;     /* entries in chunks */
+    size_t chunk_capacity;  /* allocated entries in chunks */
+    size_t used;            /* bytes handed out from the current chunk */
+    size_t size;            /* size of the current chunk */
 };
 
 /* What the worker thread needs and reports. */
@@ -73,6 +83,7 @@ struct capture_job {
     bool unwind_while_stopped;             /* walk each stack before the detach (the former
                                               default; STACKTOP_UNWIND_WHILE_STOPPED=1) */
     bool realtime;                         /* the tracer ran SCHED_FIFO during the stops */
+    struct copy_arena arena;               /* the default mode's stack copies */
 };
 
 /* A thread held by the worker between its seize and its detach. */
@@ -114,6 +125,10 @@ static ssize_t read_small_file_at(int dir, const char *path, char *buf, size_t s
         if (got == 0)
             break;
         used += (size_t)got;
+        /* the files read here are single-record /proc files (seq_file single_open): the first
+         * read returns all of it when it fits, so a short read is the end (one read, not two) */
+        if (used + 1 < size)
+            break;
     }
     close(fd);
     buf[used] = '\0';
@@ -124,6 +139,14 @@ static ssize_t read_small_file_at(int dir, const char *path, char *buf, size_t s
 static ssize_t read_small_file(const char *path, char *buf, size_t size)
 {
     return read_small_file_at(AT_FDCWD, path, buf, size);
+}
+
+/* /proc/PID/task, opened for the *at() calls of read_thread_facts; -1 when gone. */
+static int open_task_dir(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    return open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 }
 
 /* The number after "Name:\t" in /proc/PID/status (e.g. TracerPid, Tgid); -1 if absent. */
@@ -177,37 +200,48 @@ static void parse_syscall(const char *text, struct capture_thread *thread,
     }
 }
 
-/* Fills name, state, cpu_ticks, wchan and syscall of one thread from /proc (and hint, when
- * not NULL). Returns -1 when the thread is gone. */
-static int read_thread_facts(pid_t pid, struct capture_thread *thread, struct syscall_hint *hint)
+/* The thread's system call from its registers at the stop (see read_thread_facts). */
+static void syscall_from_registers(struct capture_thread *thread,
+                                   const struct attach_registers *regs)
+{
+    thread->syscall = regs->syscall_nr >= 0 ? (long)regs->syscall_nr : -1;
+    memcpy(thread->syscall_args, regs->syscall_args, sizeof thread->syscall_args);
+}
+
+/* Fills name, state, cpu_ticks, wchan and, with_syscall, the system call (and hint, when not
+ * NULL) of one thread from /proc (task_dir: open_task_dir). Returns -1 when the thread is gone. The
+ * default mode takes the system call from the registers at the stop instead
+ * (syscall_from_registers): the same values the kernel would print in /proc/TID/syscall, at the
+ * instant of the stack, for one file read less per thread (~4 us each, a visible share with 1000
+ * threads). */
+static int read_thread_facts(int task_dir, struct capture_thread *thread, struct syscall_hint *hint,
+                             bool with_syscall)
 {
     struct syscall_hint unused;
-    char path[96], buf[1024];
+    char path[48], buf[1024];
     struct procfs_stat stat;
     thread->syscall = -2;
-    /* three files of one directory: resolve /proc/PID/task/TID once (1000 threads make the
-     * path walks a visible share of a capture) */
-    snprintf(path, sizeof path, "/proc/%d/task/%d", (int)pid, (int)thread->tid);
-    int dir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (dir < 0)
+    /* "TID/stat" relative to /proc/PID/task: a short path walk, and no extra open per thread
+     * (measured faster than full paths, and than an O_PATH directory per thread) */
+    int prefix = snprintf(path, sizeof path, "%d/", (int)thread->tid);
+    size_t room = sizeof path - (size_t)prefix;
+    snprintf(path + prefix, room, "stat");
+    ssize_t len = read_small_file_at(task_dir, path, buf, sizeof buf);
+    if (len < 0 || procfs_parse_stat(buf, (size_t)len, &stat) != 0)
         return -1;
-    ssize_t len = read_small_file_at(dir, "stat", buf, sizeof buf);
-    if (len < 0 || procfs_parse_stat(buf, (size_t)len, &stat) != 0) {
-        close(dir);
-        return -1;
-    }
     snprintf(thread->name, sizeof thread->name, "%s", stat.comm);
     thread->state = stat.state;
     thread->cpu_ticks = stat.utime_ticks + stat.stime_ticks;
     thread->is_kernel_thread = (stat.flags & PROCFS_PF_KTHREAD) != 0;
 
-    len = read_small_file_at(dir, "wchan", buf, sizeof buf);
+    snprintf(path + prefix, room, "wchan");
+    len = read_small_file_at(task_dir, path, buf, sizeof buf);
     if (len >= 0)
         procfs_parse_wchan(buf, (size_t)len, thread->wchan, sizeof thread->wchan);
 
-    if (read_small_file_at(dir, "syscall", buf, sizeof buf) >= 0)
+    snprintf(path + prefix, room, "syscall");
+    if (with_syscall && read_small_file_at(task_dir, path, buf, sizeof buf) >= 0)
         parse_syscall(buf, thread, hint != NULL ? hint : &unused);
-    close(dir);
     return 0;
 }
 
@@ -365,7 +399,11 @@ static char current_state(pid_t pid, pid_t tid)
     struct capture_thread probe;
     memset(&probe, 0, sizeof probe);
     probe.tid = tid;
-    if (read_thread_facts(pid, &probe, NULL) != 0)
+    int task_dir = open_task_dir(pid);
+    int read = read_thread_facts(task_dir, &probe, NULL, false);
+    if (task_dir >= 0)
+        close(task_dir);
+    if (read != 0)
         return '?';
     return probe.state;
 }
@@ -433,6 +471,8 @@ static void stop_unwind(struct unwind_session *session, struct held_thread *held
         thread_error(thread, "cannot read its registers: %s", strerror(errno));
         return;
     }
+    if (thread->syscall == -2)
+        syscall_from_registers(thread, &regs);
     struct unwind_output output = {
         .pcs = thread->pcs,
         .pc_is_return = thread->pc_is_return,
@@ -458,7 +498,34 @@ static int stop_copy(struct unwind_session *session, struct held_thread *held,
     return unwind_copy_stack(session, regs);
 }
 
-/* Unwinds a resumed thread from what stop_copy took, then frees the copy. */
+#define COPY_ARENA_CHUNK (1024 * 1024) /* bytes of one arena chunk (or one larger copy) */
+
+/* Hands out length bytes of the arena (unwind_take_stack_copy's allocator). */
+static unsigned char *arena_alloc(void *context, size_t length)
+{
+    struct copy_arena *arena = context;
+    if (arena->chunk_count == 0 || arena->size - arena->used < length) {
+        size_t size = length > COPY_ARENA_CHUNK ? length : COPY_ARENA_CHUNK;
+        xgrow((void **)&arena->chunks, &arena->chunk_capacity, arena->chunk_count + 1,
+              sizeof *arena->chunks);
+        arena->chunks[arena->chunk_count++] = xmalloc(size);
+        arena->size = size;
+        arena->used = 0;
+    }
+    unsigned char *bytes = arena->chunks[arena->chunk_count - 1] + arena->used;
+    arena->used += length;
+    return bytes;
+}
+
+static void arena_free(struct copy_arena *arena)
+{
+    for (size_t i = 0; i < arena->chunk_count; i++)
+        free(arena->chunks[i]);
+    free(arena->chunks);
+    memset(arena, 0, sizeof *arena);
+}
+
+/* Unwinds a resumed thread from what stop_copy took. */
 static void unwind_copied(struct unwind_session *session, struct held_thread *held)
 {
     struct capture_thread *thread = held->thread;
@@ -473,7 +540,7 @@ static void unwind_copied(struct unwind_session *session, struct held_thread *he
                                 sizeof err) != 0)
         snprintf(thread->error, sizeof thread->error, "%s", err);
     thread->pc_count = output.count;
-    memory_stack_copy_free(&held->copy);
+    held->copy.bytes = NULL;
 }
 
 /* Detaches a stopped thread and closes its stop window. */
@@ -486,6 +553,22 @@ static void stop_end(struct held_thread *held)
     thread->to_stop_ns = held->seen_ns - held->interrupted_ns;
     held->stopped = false;
     held->seized = false;
+}
+
+/* After the stops: the system call of every thread whose registers were not taken (it did
+ * not stop, or the capture walked it while stopped without a copy), from /proc. */
+static void read_missing_syscalls(struct capture_result *out)
+{
+    for (size_t i = 0; i < out->thread_count; i++) {
+        struct capture_thread *thread = &out->threads[i];
+        if (thread->syscall != -2)
+            continue;
+        char path[96], buf[512];
+        struct syscall_hint unused;
+        snprintf(path, sizeof path, "/proc/%d/task/%d/syscall", (int)out->pid, (int)thread->tid);
+        if (read_small_file(path, buf, sizeof buf) >= 0)
+            parse_syscall(buf, thread, &unused);
+    }
 }
 
 /* Consistent mode: threads that missed the deadline may stop a little later: release them
@@ -610,7 +693,8 @@ static void take_stopped(struct capture_job *job, struct unwind_session *session
     }
     if (!job->unwind_while_stopped && stop_copy(session, held, &held->regs) == 0) {
         stop_end(held);
-        unwind_take_stack_copy(session, &held->copy);
+        unwind_take_stack_copy(session, arena_alloc, &job->arena, &held->copy);
+        syscall_from_registers(thread, &held->regs);
         return;
     }
     if (thread->error[0] == '\0')
@@ -624,7 +708,9 @@ static void take_stopped(struct capture_job *job, struct unwind_session *session
  * to CAPTURE_IN_FLIGHT threads interrupted ahead. A thread woken by PTRACE_INTERRUPT needs a
  * CPU to reach its stop; on a busy machine the scheduler may queue it behind a CPU-bound
  * thread for a whole tick (measured: 3-4 ms, for a third of the threads in some runs), and
- * interrupting the next threads meanwhile keeps those waits from adding up. Each stop is
+ * interrupting the next threads meanwhile keeps those waits from adding up. (Interrupting the
+ * next one only once the last one is late, to keep stops from queueing for the tracer, was
+ * measured slower: the tracer's timer had to be armed for every wait.) Each stop is
  * handled as soon as it is reported: registers and stack top copied, detached; the copies
  * are walked after the last stop (unwind_copies), so a stopped thread never waits for a walk.
  * Threads that miss their deadline (D state) stay seized, without a place in the flight; if
@@ -645,8 +731,8 @@ static void capture_one_by_one(struct capture_job *job, struct unwind_session *s
             if (thread_is_capturable(launch->thread) && stop_begin(job, launch) == 0)
                 flight.held[flight.count++] = launch;
         }
-        /* the launches are over once the flight has room left */
-        if (flight.count < CAPTURE_IN_FLIGHT && late_give_up_ns == 0)
+        bool launching = next < out->thread_count && job->fatal_errno == 0;
+        if (!launching && late_give_up_ns == 0)
             late_give_up_ns = attach_now_ns() + (int64_t)CAPTURE_LATE_STOP_WAIT_MS * 1000000;
         if (flight.count == 0 && (flight.late == 0 || attach_now_ns() >= late_give_up_ns))
             break;
@@ -756,8 +842,9 @@ static void *capture_worker(void *arg)
         return NULL;
     }
     out->unwinder = unwind_session_unwinder(session);
-
-    warm_caches(job, session);
+    /* only a walk inside a stop window needs warm caches; copies are walked afterwards */
+    if (job->options->consistent || job->unwind_while_stopped)
+        warm_caches(job, session);
     struct held_thread *held = xcalloc(out->thread_count ? out->thread_count : 1, sizeof *held);
     /* from here on: blocking waits, and no preemption while a thread is held (when allowed) */
     struct attach_tracer tracer;
@@ -771,6 +858,7 @@ static void *capture_worker(void *arg)
         release_late_threads(held, out->thread_count);
     attach_tracer_end(&tracer);
     unwind_copies(job, session, held);
+    arena_free(&job->arena);
 
     free(held);
     unwind_session_free(session);
@@ -820,6 +908,7 @@ static void add_new_threads(struct capture_result *out)
     pid_t *tids;
     size_t count = list_tids(out->pid, &tids);
     size_t added = 0, capacity = out->thread_count;
+    int task_dir = -1;
     for (size_t i = 0; i < count; i++) {
         struct capture_thread key = {.tid = tids[i]};
         if (out->thread_count > 0 && bsearch(&key, out->threads, out->thread_count - added,
@@ -830,10 +919,14 @@ static void add_new_threads(struct capture_result *out)
         memset(thread, 0, sizeof *thread);
         thread->tid = tids[i];
         thread->stop_ns = thread->to_stop_ns = -1;
-        read_thread_facts(out->pid, thread, NULL);
+        if (task_dir < 0)
+            task_dir = open_task_dir(out->pid);
+        read_thread_facts(task_dir, thread, NULL, true);
         thread_error(thread, "appeared during the capture");
         added++;
     }
+    if (task_dir >= 0)
+        close(task_dir);
     free(tids);
     if (added > 0)
         qsort(out->threads, out->thread_count, sizeof *out->threads, compare_threads);
@@ -901,6 +994,25 @@ static void symbolizer_warmup_join(struct symbolizer_warmup *warmup)
     warmup->started = false;
 }
 
+/* A hash of a thread's raw stack (PCs and their return-address flags). */
+static uint64_t stack_hash(const struct capture_thread *thread)
+{
+    uint64_t hash = 1469598103934665603ull ^ thread->pc_count;
+    for (size_t i = 0; i < thread->pc_count; i++) {
+        hash = (hash ^ thread->pcs[i]) * 1099511628211ull;
+        hash = (hash ^ thread->pc_is_return[i]) * 1099511628211ull;
+    }
+    return hash ^ (hash >> 29);
+}
+
+/* Do two threads have the same raw stack? */
+static bool same_pcs(const struct capture_thread *a, const struct capture_thread *b)
+{
+    return a->pc_count == b->pc_count &&
+           memcmp(a->pcs, b->pcs, a->pc_count * sizeof a->pcs[0]) == 0 &&
+           memcmp(a->pc_is_return, b->pc_is_return, a->pc_count * sizeof a->pc_is_return[0]) == 0;
+}
+
 /* Resolves every thread's PCs into frames (every thread runs again by now). */
 static void symbolize(struct capture_result *out, struct symbolizer_warmup *warmup)
 {
@@ -912,9 +1024,36 @@ static void symbolize(struct capture_result *out, struct symbolizer_warmup *warm
         snprintf(out->note, sizeof out->note, "not symbolized: %s", err);
         return;
     }
+    /* threads blocked at the same place have the same PCs: each distinct stack is resolved
+     * once and its frames copied to the others (1000 threads in a handful of places cost a
+     * handful of resolutions) */
+    size_t slot_count = 1;
+    while (slot_count < out->thread_count * 2)
+        slot_count *= 2;
+    size_t *slots = xcalloc(slot_count, sizeof *slots); /* thread index + 1; 0: empty */
     struct capture_frame buffer[CAPTURE_FRAMES_PER_PC];
     for (size_t t = 0; t < out->thread_count; t++) {
         struct capture_thread *thread = &out->threads[t];
+        if (thread->pc_count == 0)
+            continue; /* no stack: no frames */
+        const struct capture_thread *same = NULL;
+        size_t slot = (size_t)stack_hash(thread) & (slot_count - 1);
+        for (; slots[slot] != 0; slot = (slot + 1) & (slot_count - 1)) {
+            const struct capture_thread *other = &out->threads[slots[slot] - 1];
+            if (same_pcs(thread, other)) {
+                same = other;
+                break;
+            }
+        }
+        if (same != NULL) {
+            thread->frame_count = same->frame_count;
+            if (same->frame_count > 0) {
+                thread->frames = xmalloc(same->frame_count * sizeof *thread->frames);
+                memcpy(thread->frames, same->frames, same->frame_count * sizeof *thread->frames);
+            }
+            continue;
+        }
+        slots[slot] = t + 1;
         size_t capacity = 0;
         for (size_t p = 0; p < thread->pc_count; p++) {
             size_t got = symbolizer_resolve(symbolizer, out->pid, thread->pcs[p],
@@ -925,6 +1064,7 @@ static void symbolize(struct capture_result *out, struct symbolizer_warmup *warm
             thread->frame_count += got;
         }
     }
+    free(slots);
 }
 
 /* Does pid still exist? (looked up in /proc: no signal, not even 0, goes to the target) */
@@ -971,16 +1111,24 @@ int capture_process(pid_t pid, const struct capture_options *options_in, struct 
     out->threads = xcalloc(count, sizeof *out->threads);
     out->thread_count = count;
     struct syscall_hint *hints = xcalloc(count, sizeof *hints);
+    const char *while_stopped = getenv("STACKTOP_UNWIND_WHILE_STOPPED");
+    bool unwind_while_stopped = while_stopped != NULL && strcmp(while_stopped, "1") == 0;
+    /* walks inside the stop windows want warm caches, hence the /proc hints of where each
+     * thread blocks; otherwise the registers at the stop tell the system call */
+    bool with_syscall = options.consistent || unwind_while_stopped;
+    int task_dir = open_task_dir(pid);
     for (size_t i = 0; i < count; i++) {
         struct capture_thread *thread = &out->threads[i];
         thread->tid = tids[i];
         thread->stop_ns = thread->to_stop_ns = -1;
-        if (read_thread_facts(pid, thread, &hints[i]) != 0)
+        if (read_thread_facts(task_dir, thread, &hints[i], with_syscall) != 0)
             thread_error(thread, "exited");
         else if (thread->state == 'Z' || thread->state == 'X')
             thread_error(thread, "exited");
         thread->was_stopped = thread->state == 'T';
     }
+    if (task_dir >= 0)
+        close(task_dir);
     free(tids);
 
     struct capture_job job = {
@@ -989,8 +1137,7 @@ int capture_process(pid_t pid, const struct capture_options *options_in, struct 
         .out = out,
         .hints = hints,
         .deadline_ns = (int64_t)options.stop_deadline_ms * 1000000,
-        .unwind_while_stopped = getenv("STACKTOP_UNWIND_WHILE_STOPPED") != NULL &&
-                                strcmp(getenv("STACKTOP_UNWIND_WHILE_STOPPED"), "1") == 0,
+        .unwind_while_stopped = unwind_while_stopped,
     };
     /* the symbolizer's loading (inflating compressed debug info when the debuginfo cache is
      * cold) overlapped the /proc reads; it must not compete with the stops: a thread on its
@@ -1024,6 +1171,7 @@ int capture_process(pid_t pid, const struct capture_options *options_in, struct 
     } else {
         add_new_threads(out);
     }
+    read_missing_syscalls(out);
     compute_stop_stats(out);
     if (options.symbolize)
         symbolize(out, &warmup);

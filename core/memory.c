@@ -2,8 +2,8 @@
  * memory: process_vm_readv reader with a direct-mapped page cache (see memory.h).
  *
  * Owns: MEMORY_CACHE_PAGES page buffers per reader, and one stack copy buffer (the scratch
- * that a stop copies into; a copy handed out with memory_reader_take_stack_copy belongs to the
- * caller, and one installed with memory_reader_install_stack_copy stays the caller's).
+ * that a stop copies into; memory_reader_take_stack_copy moves a copy into the caller's memory,
+ * and one installed with memory_reader_install_stack_copy stays the caller's).
  * Invariants: a slot is valid only when it holds the whole page at its page_address; reads
  * that fail are not cached; nothing here writes to the target.
  */
@@ -30,8 +30,10 @@ struct memory_range {
 /* One cached page. */
 struct memory_page {
     uint64_t page_address;                /* address of the first byte held */
-    bool valid;                           /* data holds the page at page_address */
+    bool valid;                           /* data holds the page at page_address (as of
+                                             generation, unless read_only) */
     bool read_only;                       /* inside a read-only mapping: kept on invalidate */
+    uint32_t generation;                  /* the reader's generation when it was read */
     unsigned char data[MEMORY_PAGE_SIZE]; /* the page's bytes */
 };
 
@@ -39,6 +41,8 @@ struct memory_reader {
     pid_t pid;                                    /* target process */
     struct memory_page pages[MEMORY_CACHE_PAGES]; /* direct-mapped by page number */
     struct memory_stats stats;                    /* counters for benchmarks */
+    uint32_t generation;                          /* bumped by memory_reader_invalidate: pages
+                                                     of writable memory read before are stale */
     struct memory_range *read_only;               /* read-only mappings, sorted by start */
     size_t read_only_count;                       /* entries in read_only */
     unsigned char *scratch;                       /* stack copies land here (MEMORY_COPY_MAX,
@@ -59,10 +63,20 @@ static void load_read_only_ranges(struct memory_reader *reader)
         return;
     size_t capacity = 0;
     char line[512];
+    bool line_start = true; /* line holds the start of a line (not the rest of a long one) */
     while (fgets(line, sizeof line, maps) != NULL) {
-        unsigned long long start, end;
-        char perms[8];
-        if (sscanf(line, "%llx-%llx %7s", &start, &end, perms) != 3 || perms[1] == 'w')
+        bool at_start = line_start;
+        line_start = strchr(line, '\n') != NULL;
+        if (!at_start)
+            continue;
+        /* "START-END PERMS ...": parsed by hand, sscanf was a visible cost with thousands of
+         * mappings (a process with 1000 threads has 2000 stack and guard mappings) */
+        char *cursor;
+        unsigned long long start = strtoull(line, &cursor, 16);
+        if (*cursor != '-')
+            continue;
+        unsigned long long end = strtoull(cursor + 1, &cursor, 16);
+        if (*cursor != ' ' || cursor[1] == '\0' || cursor[2] == 'w' || cursor[2] == '\0')
             continue;
         xgrow((void **)&reader->read_only, &capacity, reader->read_only_count + 1,
               sizeof *reader->read_only);
@@ -112,9 +126,8 @@ void memory_reader_free(struct memory_reader *reader)
 
 void memory_reader_invalidate(struct memory_reader *reader)
 {
-    for (size_t i = 0; i < MEMORY_CACHE_PAGES; i++)
-        if (!reader->pages[i].read_only)
-            reader->pages[i].valid = false;
+    /* O(1): once per thread walked, so no sweep over the slots */
+    reader->generation++;
 }
 
 /* Reads straight from the target, no cache. */
@@ -139,7 +152,8 @@ static const struct memory_page *page_for(struct memory_reader *reader, uint64_t
     uint64_t page_address = addr & ~(uint64_t)(MEMORY_PAGE_SIZE - 1);
     struct memory_page *page =
         &reader->pages[(page_address / MEMORY_PAGE_SIZE) % MEMORY_CACHE_PAGES];
-    if (page->valid && page->page_address == page_address) {
+    if (page->valid && page->page_address == page_address &&
+        (page->read_only || page->generation == reader->generation)) {
         reader->stats.cache_hits++;
         return page;
     }
@@ -149,6 +163,7 @@ static const struct memory_page *page_for(struct memory_reader *reader, uint64_t
     page->page_address = page_address;
     page->valid = true;
     page->read_only = page_is_read_only(reader, page_address);
+    page->generation = reader->generation;
     return page;
 }
 
@@ -187,16 +202,23 @@ ssize_t memory_reader_copy_stack(struct memory_reader *reader, uint64_t sp, size
     return got;
 }
 
-int memory_reader_take_stack_copy(struct memory_reader *reader, struct memory_stack_copy *out)
+size_t memory_reader_stack_copy_length(const struct memory_reader *reader)
+{
+    return reader->copy == reader->scratch ? reader->copy_length : 0;
+}
+
+int memory_reader_take_stack_copy(struct memory_reader *reader, unsigned char *dest,
+                                  struct memory_stack_copy *out)
 {
     if (reader->copy_length == 0 || reader->copy != reader->scratch) {
         errno = EINVAL;
         return -1;
     }
-    out->bytes = xmalloc(reader->copy_length);
-    memcpy(out->bytes, reader->scratch, reader->copy_length);
+    memcpy(dest, reader->scratch, reader->copy_length);
+    out->bytes = dest;
     out->address = reader->copy_address;
     out->length = reader->copy_length;
+    reader->copy = NULL;
     reader->copy_length = 0;
     return 0;
 }
@@ -207,13 +229,6 @@ void memory_reader_install_stack_copy(struct memory_reader *reader,
     reader->copy = copy->bytes;
     reader->copy_address = copy->address;
     reader->copy_length = copy->length;
-}
-
-void memory_stack_copy_free(struct memory_stack_copy *copy)
-{
-    free(copy->bytes);
-    copy->bytes = NULL;
-    copy->length = 0;
 }
 
 void memory_reader_drop_stack_copy(struct memory_reader *reader)

@@ -43,25 +43,26 @@ int memory_read_word(struct memory_reader *reader, uint64_t addr, uint64_t *out)
  * copied (> 0), or -1 (errno) with no copy installed. */
 ssize_t memory_reader_copy_stack(struct memory_reader *reader, uint64_t sp, size_t max_bytes);
 
-/* A stack copy owned by the caller: the top of one thread's stack as it was at its stop. */
+/* A stack copy in the caller's memory: the top of one thread's stack as it was at its stop. */
 struct memory_stack_copy {
-    unsigned char *bytes; /* the bytes (malloc'd); NULL when empty */
+    unsigned char *bytes; /* the bytes (the caller's); NULL when empty */
     uint64_t address;     /* target address of bytes[0] */
     size_t length;        /* bytes held */
 };
 
+/* Length of the copy just made by memory_reader_copy_stack (0 if none). */
+size_t memory_reader_stack_copy_length(const struct memory_reader *reader);
+
 /* Moves the copy just made by memory_reader_copy_stack out of the reader's scratch buffer into
- * a buffer of its own size (so that the next stop can copy while this one waits to be walked),
- * and uninstalls it. 0, or -1 (EINVAL: no fresh copy). */
-int memory_reader_take_stack_copy(struct memory_reader *reader, struct memory_stack_copy *out);
+ * dest (memory_reader_stack_copy_length bytes, the caller's), so that the next stop can copy
+ * while this one waits to be walked, and uninstalls it. 0, or -1 (EINVAL: no fresh copy). */
+int memory_reader_take_stack_copy(struct memory_reader *reader, unsigned char *dest,
+                                  struct memory_stack_copy *out);
 
 /* Installs a copy taken earlier: reads inside it are served from it (it must stay alive until
  * memory_reader_drop_stack_copy). */
 void memory_reader_install_stack_copy(struct memory_reader *reader,
                                       const struct memory_stack_copy *copy);
-
-/* Frees a taken copy. */
-void memory_stack_copy_free(struct memory_stack_copy *copy);
 
 /* Drops the stack copy: reads go to the target (through the cache) again. */
 void memory_reader_drop_stack_copy(struct memory_reader *reader);

@@ -648,11 +648,45 @@ static void find_cycles(struct stacks_lock_report *report)
     }
 }
 
+/* One lock word read during an analysis. */
+struct word_read {
+    uint64_t address; /* where */
+    uint32_t value;   /* its stable value (when result is 0) */
+    int result;       /* read_stable_u32's result */
+};
+
+/* Lock words read during one analysis: many threads waiting on one mutex read it once. */
+struct word_memo {
+    struct word_read *reads; /* every distinct address read */
+    size_t count;            /* entries in reads */
+    size_t capacity;         /* allocated entries in reads */
+};
+
+/* read_stable_u32 through the memo. */
+static int read_word_once(struct word_memo *memo, stacks_read_memory_fn read, void *context,
+                          uint64_t address, uint32_t *value)
+{
+    for (size_t i = 0; i < memo->count; i++) {
+        if (memo->reads[i].address == address) {
+            *value = memo->reads[i].value;
+            return memo->reads[i].result;
+        }
+    }
+    xgrow((void **)&memo->reads, &memo->capacity, memo->count + 1, sizeof *memo->reads);
+    struct word_read *entry = &memo->reads[memo->count++];
+    entry->address = address;
+    entry->value = 0;
+    entry->result = read_stable_u32(read, context, address, &entry->value);
+    *value = entry->value;
+    return entry->result;
+}
+
 void stacks_analyze_locks(const struct capture_result *capture, stacks_read_memory_fn read,
                           void *context, struct stacks_lock_report *out)
 {
     memset(out, 0, sizeof *out);
     size_t capacity = 0;
+    struct word_memo memo = {.count = 0};
     for (size_t t = 0; t < capture->thread_count; t++) {
         const struct capture_thread *thread = &capture->threads[t];
         if (thread->syscall != SYS_futex || thread->frame_count == 0 || !thread->frames)
@@ -665,10 +699,11 @@ void stacks_analyze_locks(const struct capture_result *capture, stacks_read_memo
                              frames_contain(thread, owner_in_word_functions);
         uint32_t value;
         if (owner_in_word) {
-            if (read_stable_u32(read, context, address, &value) != 0)
+            if (read_word_once(&memo, read, context, address, &value) != 0)
                 continue;
             value &= FUTEX_TID_BITS;
-        } else if (read_stable_u32(read, context, address + MUTEX_OWNER_OFFSET, &value) != 0) {
+        } else if (read_word_once(&memo, read, context, address + MUTEX_OWNER_OFFSET, &value) !=
+                   0) {
             continue;
         }
         if (value == 0 || value >= TID_LIMIT)
@@ -681,6 +716,7 @@ void stacks_analyze_locks(const struct capture_result *capture, stacks_read_memo
             .kind = owner_in_word ? "pi-mutex" : "mutex",
         };
     }
+    free(memo.reads);
     if (out->wait_count > 1)
         qsort(out->waits, out->wait_count, sizeof *out->waits, compare_waits_by_waiter);
     find_cycles(out);
@@ -965,6 +1001,9 @@ void stacks_print_text(const struct capture_result *capture, const struct stacks
     put_duration_us(out, ns_to_us(capture->stops.p99_ns));
     fputs(", total ", out);
     put_duration_us(out, ns_to_us(capture->stops.total_ns));
+    /* before a stop, a thread may wait for a CPU (runnable, not stopped): said apart */
+    fputs(", time to stop: max ", out);
+    put_duration_us(out, ns_to_us(capture->stops.to_stop_max_ns));
     fprintf(out, " (unwinder %s%s)\n", unwinder_name(capture->unwinder),
             capture->consistent ? ", consistent" : "");
     if (capture->note[0]) {

@@ -116,9 +116,14 @@ int unwind_copy_stack(struct unwind_session *session, const struct attach_regist
     return memory_reader_copy_stack(session->memory, sp, UNWIND_STACK_COPY_BYTES) > 0 ? 0 : -1;
 }
 
-int unwind_take_stack_copy(struct unwind_session *session, struct memory_stack_copy *out)
+int unwind_take_stack_copy(struct unwind_session *session,
+                           unsigned char *(*alloc)(void *context, size_t length), void *context,
+                           struct memory_stack_copy *out)
 {
-    return memory_reader_take_stack_copy(session->memory, out);
+    size_t length = memory_reader_stack_copy_length(session->memory);
+    if (length == 0)
+        return -1;
+    return memory_reader_take_stack_copy(session->memory, alloc(context, length), out);
 }
 
 int unwind_thread_from_copy(struct unwind_session *session, pid_t tid,

@@ -82,9 +82,11 @@ int unwind_thread(struct unwind_session *session, pid_t tid, const struct attach
  * stopped). */
 int unwind_copy_stack(struct unwind_session *session, const struct attach_registers *regs);
 
-/* After the detach: moves that copy into *out (a buffer of its own), so that more threads can
- * be copied before any is walked. 0, or -1 when there is no fresh copy. */
-int unwind_take_stack_copy(struct unwind_session *session, struct memory_stack_copy *out);
+/* After the detach: moves that copy into memory from alloc(context, length), so that more
+ * threads can be copied before any is walked. 0, or -1 when there is no fresh copy. */
+int unwind_take_stack_copy(struct unwind_session *session,
+                           unsigned char *(*alloc)(void *context, size_t length), void *context,
+                           struct memory_stack_copy *out);
 
 /* After tid was resumed: unwinds it from regs and its stack copy (reads inside the copy are
  * served from it; writable memory outside it is read live and counted in
