@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "proc_maps.h"
 #include "procfs.h"
 #include "symbols.h"
 #include "unwind.h"
@@ -83,6 +84,7 @@ struct capture_job {
     bool unwind_while_stopped;             /* walk each stack before the detach (the former
                                               default; STACKTOP_UNWIND_WHILE_STOPPED=1) */
     bool realtime;                         /* the tracer ran SCHED_FIFO during the stops */
+    const struct proc_maps *maps;          /* the process's memory map (NULL: unreadable) */
     struct copy_arena arena;               /* the default mode's stack copies */
 };
 
@@ -835,7 +837,7 @@ static void *capture_worker(void *arg)
 
     char err[256] = "";
     struct unwind_session *session =
-        unwind_session_new(job->options->unwinder, job->pid, err, sizeof err);
+        unwind_session_new(job->options->unwinder, job->pid, job->maps, err, sizeof err);
     if (session == NULL) {
         job->fatal_errno = EINVAL;
         snprintf(job->fatal_message, sizeof job->fatal_message, "%s", err);
@@ -938,6 +940,7 @@ static void add_new_threads(struct capture_result *out)
 struct symbolizer_warmup {
     struct symbolizer *symbolizer; /* loaded by the thread; touched by nobody else meanwhile */
     pid_t pid;                     /* the process */
+    const struct proc_maps *maps;  /* its memory map, read once for all (NULL: unreadable) */
     pthread_t thread;              /* the loading thread */
     bool started;                  /* thread runs (join it) */
     bool loaded;                   /* symbolizer_load_process succeeded */
@@ -952,8 +955,8 @@ static void *symbolizer_warmup_run(void *arg)
     struct symbolizer_warmup *warmup = arg;
     struct sched_param idle = {.sched_priority = 0};
     pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
-    if (symbolizer_load_process(warmup->symbolizer, warmup->pid, warmup->err, sizeof warmup->err) !=
-        0)
+    if (symbolizer_load_process_maps(warmup->symbolizer, warmup->pid, warmup->maps, warmup->err,
+                                     sizeof warmup->err) != 0)
         return NULL;
     warmup->loaded = true;
     char path[64], buf[512];
@@ -972,10 +975,12 @@ static void *symbolizer_warmup_run(void *arg)
 
 /* Starts loading the symbolizer of out (made here unless the caller gave one). */
 static void symbolizer_warmup_start(struct symbolizer_warmup *warmup, struct capture_result *out,
-                                    const struct capture_options *options)
+                                    const struct capture_options *options,
+                                    const struct proc_maps *maps)
 {
     memset(warmup, 0, sizeof *warmup);
     warmup->pid = out->pid;
+    warmup->maps = maps;
     warmup->symbolizer = options->symbolizer;
     if (warmup->symbolizer == NULL)
         warmup->symbolizer = out->symbolizer = symbolizer_new();
@@ -1020,7 +1025,8 @@ static void symbolize(struct capture_result *out, struct symbolizer_warmup *warm
     struct symbolizer *symbolizer = warmup->symbolizer;
     char err[200];
     /* loaded by the warmup before the stops; reloading would open every module again */
-    if (!warmup->loaded && symbolizer_load_process(symbolizer, out->pid, err, sizeof err) != 0) {
+    if (!warmup->loaded &&
+        symbolizer_load_process_maps(symbolizer, out->pid, warmup->maps, err, sizeof err) != 0) {
         snprintf(out->note, sizeof out->note, "not symbolized: %s", err);
         return;
     }
@@ -1105,9 +1111,12 @@ int capture_process(pid_t pid, const struct capture_options *options_in, struct 
         snprintf(err, errlen, "process %d does not exist", (int)pid);
         return -1;
     }
+    /* one read of the memory map for the memory reader, the unwinder and the symbolizer */
+    struct proc_maps maps;
+    bool have_maps = proc_maps_read(pid, &maps) == 0;
     struct symbolizer_warmup warmup = {.started = false};
     if (options.symbolize)
-        symbolizer_warmup_start(&warmup, out, &options);
+        symbolizer_warmup_start(&warmup, out, &options, have_maps ? &maps : NULL);
     out->threads = xcalloc(count, sizeof *out->threads);
     out->thread_count = count;
     struct syscall_hint *hints = xcalloc(count, sizeof *hints);
@@ -1138,6 +1147,7 @@ int capture_process(pid_t pid, const struct capture_options *options_in, struct 
         .hints = hints,
         .deadline_ns = (int64_t)options.stop_deadline_ms * 1000000,
         .unwind_while_stopped = unwind_while_stopped,
+        .maps = have_maps ? &maps : NULL,
     };
     /* the symbolizer's loading (inflating compressed debug info when the debuginfo cache is
      * cold) overlapped the /proc reads; it must not compete with the stops: a thread on its
@@ -1175,11 +1185,15 @@ int capture_process(pid_t pid, const struct capture_options *options_in, struct 
     compute_stop_stats(out);
     if (options.symbolize)
         symbolize(out, &warmup);
+    if (have_maps)
+        proc_maps_free(&maps);
     out->captured_us = (uint64_t)(attach_now_ns() - started_ns) / 1000;
     return 0;
 
 free_result:
     symbolizer_warmup_join(&warmup);
+    if (have_maps)
+        proc_maps_free(&maps);
     free(hints);
     capture_result_free(out);
     return -1;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "proc_maps.h"
 #include "xalloc.h"
 
 #define MEMORY_PAGE_SIZE   4096u /* cache granularity (not necessarily the MMU page size) */
@@ -45,6 +46,7 @@ struct memory_reader {
                                                      of writable memory read before are stale */
     struct memory_range *read_only;               /* read-only mappings, sorted by start */
     size_t read_only_count;                       /* entries in read_only */
+    size_t read_only_capacity;                    /* allocated entries in read_only */
     unsigned char *scratch;                       /* stack copies land here (MEMORY_COPY_MAX,
                                                      pre-faulted) */
     const unsigned char *copy;                    /* the installed copy: scratch or a
@@ -53,38 +55,32 @@ struct memory_reader {
     size_t copy_length;                           /* bytes held; 0: no copy installed */
 };
 
-/* Loads the read-only mappings of pid (best effort: none when maps cannot be read). */
-static void load_read_only_ranges(struct memory_reader *reader)
+/* proc_maps_each visitor: keeps the read-only mappings. */
+static void keep_read_only(void *context, uint64_t start, uint64_t end, const char *perms)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%d/maps", (int)reader->pid);
-    FILE *maps = fopen(path, "re");
-    if (maps == NULL)
+    struct memory_reader *reader = context;
+    if (perms[1] == 'w')
         return;
-    size_t capacity = 0;
-    char line[512];
-    bool line_start = true; /* line holds the start of a line (not the rest of a long one) */
-    while (fgets(line, sizeof line, maps) != NULL) {
-        bool at_start = line_start;
-        line_start = strchr(line, '\n') != NULL;
-        if (!at_start)
-            continue;
-        /* "START-END PERMS ...": parsed by hand, sscanf was a visible cost with thousands of
-         * mappings (a process with 1000 threads has 2000 stack and guard mappings) */
-        char *cursor;
-        unsigned long long start = strtoull(line, &cursor, 16);
-        if (*cursor != '-')
-            continue;
-        unsigned long long end = strtoull(cursor + 1, &cursor, 16);
-        if (*cursor != ' ' || cursor[1] == '\0' || cursor[2] == 'w' || cursor[2] == '\0')
-            continue;
-        xgrow((void **)&reader->read_only, &capacity, reader->read_only_count + 1,
-              sizeof *reader->read_only);
-        reader->read_only[reader->read_only_count].start = start;
-        reader->read_only[reader->read_only_count].end = end;
-        reader->read_only_count++;
+    xgrow((void **)&reader->read_only, &reader->read_only_capacity, reader->read_only_count + 1,
+          sizeof *reader->read_only);
+    reader->read_only[reader->read_only_count].start = start;
+    reader->read_only[reader->read_only_count].end = end;
+    reader->read_only_count++;
+}
+
+/* Loads the read-only mappings of pid, from maps or (NULL) /proc (best effort: none when the
+ * map cannot be read). */
+static void load_read_only_ranges(struct memory_reader *reader, const struct proc_maps *maps)
+{
+    struct proc_maps own;
+    if (maps == NULL) {
+        if (proc_maps_read(reader->pid, &own) != 0)
+            return;
+        maps = &own;
     }
-    fclose(maps);
+    proc_maps_each(maps, keep_read_only, reader);
+    if (maps == &own)
+        proc_maps_free(&own);
 }
 
 /* Is the whole page at page_address inside one read-only mapping? (binary search) */
@@ -104,11 +100,11 @@ static bool page_is_read_only(const struct memory_reader *reader, uint64_t page_
     return false;
 }
 
-struct memory_reader *memory_reader_new(pid_t pid)
+struct memory_reader *memory_reader_new(pid_t pid, const struct proc_maps *maps)
 {
     struct memory_reader *reader = xcalloc(1, sizeof *reader);
     reader->pid = pid;
-    load_read_only_ranges(reader);
+    load_read_only_ranges(reader, maps);
     /* touched now, so that no copy made inside a stop window takes page faults */
     reader->scratch = xmalloc(MEMORY_COPY_MAX);
     memset(reader->scratch, 0, MEMORY_COPY_MAX);
@@ -169,28 +165,16 @@ static const struct memory_page *page_for(struct memory_reader *reader, uint64_t
 
 ssize_t memory_reader_copy_stack(struct memory_reader *reader, uint64_t sp, size_t max_bytes)
 {
-    enum { MAX_PIECES = MEMORY_COPY_MAX / MEMORY_PAGE_SIZE + 1 };
     if (max_bytes > MEMORY_COPY_MAX)
         max_bytes = MEMORY_COPY_MAX;
     reader->copy_length = 0;
-    /* one remote piece per page: the kernel stops at the first unreadable one, so the copy
-     * ends where the mapping does, and what was copied before it is kept */
-    struct iovec local = {.iov_base = reader->scratch, .iov_len = 0};
-    struct iovec remote[MAX_PIECES];
-    int pieces = 0;
-    uint64_t address = sp;
-    while (local.iov_len < max_bytes && pieces < MAX_PIECES) {
-        size_t piece = MEMORY_PAGE_SIZE - (address & (MEMORY_PAGE_SIZE - 1));
-        if (piece > max_bytes - local.iov_len)
-            piece = max_bytes - local.iov_len;
-        remote[pieces].iov_base = (void *)(uintptr_t)address;
-        remote[pieces].iov_len = piece;
-        pieces++;
-        local.iov_len += piece;
-        address += piece;
-    }
+    /* one remote piece: the kernel copies page by page and stops at the first unreadable
+     * page, returning what it copied before it, so the copy ends where the stack mapping does
+     * (checked in tests/unit/test_capture.c; one piece per page cost a page-pinning call each) */
+    struct iovec local = {.iov_base = reader->scratch, .iov_len = max_bytes};
+    struct iovec remote = {.iov_base = (void *)(uintptr_t)sp, .iov_len = max_bytes};
     reader->stats.syscalls++;
-    ssize_t got = process_vm_readv(reader->pid, &local, 1, remote, (unsigned long)pieces, 0);
+    ssize_t got = process_vm_readv(reader->pid, &local, 1, &remote, 1, 0);
     if (got <= 0) {
         if (got == 0)
             errno = EFAULT;

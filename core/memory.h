@@ -23,8 +23,11 @@
 
 struct memory_reader;
 
-/* A reader of pid's memory (any thread id of the process works). */
-struct memory_reader *memory_reader_new(pid_t pid);
+struct proc_maps; /* proc_maps.h */
+
+/* A reader of pid's memory (any thread id of the process works); maps: its memory map, read
+ * once by the caller (NULL: read here). */
+struct memory_reader *memory_reader_new(pid_t pid, const struct proc_maps *maps);
 void memory_reader_free(struct memory_reader *reader);
 
 /* Drops cached pages of writable memory (the target may have run since they were read). */

@@ -93,7 +93,8 @@ static const Dwfl_Thread_Callbacks sample_thread_callbacks = {
 /* Reports the modules of unwinder->pid into a new Dwfl and attaches the sample state. */
 static int unwinder_build(struct perf_unwinder *unwinder, char *err, size_t errlen)
 {
-    Dwfl *dwfl = unwind_dwfl_open(unwinder->pid, &sample_thread_callbacks, unwinder, err, errlen);
+    Dwfl *dwfl =
+        unwind_dwfl_open(unwinder->pid, NULL, &sample_thread_callbacks, unwinder, err, errlen);
     if (dwfl == NULL)
         return -1;
     if (unwinder->dwfl != NULL)

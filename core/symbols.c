@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "debuginfo_cache.h"
+#include "proc_maps.h"
 #include "xalloc.h"
 
 #define SYMBOLS_MAX_INLINE_CHAIN 64 /* deepest inline chain kept for one PC */
@@ -733,6 +734,12 @@ void symbolizer_free(struct symbolizer *symbolizer)
 
 int symbolizer_load_process(struct symbolizer *symbolizer, pid_t pid, char *err, size_t errlen)
 {
+    return symbolizer_load_process_maps(symbolizer, pid, NULL, err, errlen);
+}
+
+int symbolizer_load_process_maps(struct symbolizer *symbolizer, pid_t pid,
+                                 const struct proc_maps *maps, char *err, size_t errlen)
+{
     static const Dwfl_Callbacks callbacks = {
         .find_elf = dwfl_linux_proc_find_elf,
         .find_debuginfo = find_local_debuginfo,
@@ -746,7 +753,8 @@ int symbolizer_load_process(struct symbolizer *symbolizer, pid_t pid, char *err,
         return -1;
     }
     dwfl_report_begin(loaded.dwfl);
-    int report = dwfl_linux_proc_report(loaded.dwfl, pid);
+    int report = maps != NULL ? proc_maps_report(maps, loaded.dwfl, pid)
+                              : dwfl_linux_proc_report(loaded.dwfl, pid);
     if (report == ENOENT || report == ESRCH) {
         snprintf(err, errlen, "process %d does not exist (it may have exited)", (int)pid);
         goto free_loaded;

@@ -30,6 +30,12 @@ void symbolizer_free(struct symbolizer *symbolizer);
  * the map changed (it replaces the previous one for pid). Returns 0, or -1 with err set. */
 int symbolizer_load_process(struct symbolizer *symbolizer, pid_t pid, char *err, size_t errlen);
 
+struct proc_maps; /* proc_maps.h */
+
+/* symbolizer_load_process from the process's memory map read by the caller (NULL: read it). */
+int symbolizer_load_process_maps(struct symbolizer *symbolizer, pid_t pid,
+                                 const struct proc_maps *maps, char *err, size_t errlen);
+
 /* Resolves one PC of pid into frames, innermost first: inlined calls (is_inline true) first,
  * then the containing function. is_return_address: the PC is a return address (every frame
  * but the innermost of a non-signal stack), so the lookup uses pc - 1. Writes at most max

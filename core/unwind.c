@@ -38,6 +38,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "memory.h"
 #include "xalloc.h"
@@ -49,6 +50,7 @@ struct unwind_session {
     const struct unwind_backend *backend; /* its functions */
     void *state;                          /* its per-capture state */
     struct memory_reader *memory;         /* process_vm_readv reader with a page cache */
+    struct proc_maps own_maps;            /* the memory map when the caller gave none */
     bool warmed_modules;                  /* backend->warm has run */
 };
 
@@ -70,20 +72,31 @@ static const struct unwind_backend *backend_of(enum capture_unwinder which)
     return &unwind_backend_libunwind;
 }
 
-struct unwind_session *unwind_session_new(enum capture_unwinder which, pid_t pid, char *err,
-                                          size_t errlen)
+struct unwind_session *unwind_session_new(enum capture_unwinder which, pid_t pid,
+                                          const struct proc_maps *maps, char *err, size_t errlen)
 {
     struct unwind_session *session = xcalloc(1, sizeof *session);
     session->unwinder = which == CAPTURE_UNWINDER_DEFAULT ? unwind_default() : which;
     session->backend = backend_of(session->unwinder);
-    session->memory = memory_reader_new(pid);
-    session->state = session->backend->open(pid, session->memory, err, errlen);
+    if (maps == NULL) {
+        int rc = proc_maps_read(pid, &session->own_maps);
+        if (rc != 0) {
+            snprintf(err, errlen, "cannot read the memory map of process %d: %s", (int)pid,
+                     strerror(rc));
+            free(session);
+            return NULL;
+        }
+        maps = &session->own_maps;
+    }
+    session->memory = memory_reader_new(pid, maps);
+    session->state = session->backend->open(pid, maps, session->memory, err, errlen);
     if (session->state == NULL)
         goto free_memory;
     return session;
 
 free_memory:
     memory_reader_free(session->memory);
+    proc_maps_free(&session->own_maps);
     free(session);
     return NULL;
 }
@@ -94,6 +107,7 @@ void unwind_session_free(struct unwind_session *session)
         return;
     session->backend->close(session->state);
     memory_reader_free(session->memory);
+    proc_maps_free(&session->own_maps);
     free(session);
 }
 

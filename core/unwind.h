@@ -27,6 +27,7 @@
 #include "attach.h"
 #include "capture.h"
 #include "memory.h"
+#include "proc_maps.h"
 
 struct memory_reader;
 struct unwind_session;
@@ -43,7 +44,8 @@ struct unwind_output {
 struct unwind_backend {
     const char *name; /* "libunwind", "libdw" (capture_unwinder_name) */
     /* Per-capture state for pid reading through memory (borrowed). NULL with err on error. */
-    void *(*open)(pid_t pid, struct memory_reader *memory, char *err, size_t errlen);
+    void *(*open)(pid_t pid, const struct proc_maps *maps, struct memory_reader *memory, char *err,
+                  size_t errlen);
     /* Unwinds stopped thread tid from regs. 0 (count >= 1), or -1 with err (count may hold
      * the frames found before the failure). */
     int (*unwind)(void *state, pid_t tid, const struct attach_registers *regs,
@@ -59,9 +61,11 @@ extern const struct unwind_backend unwind_backend_libdw;     /* unwind_libdw.c *
 /* The unwinder CAPTURE_UNWINDER_DEFAULT stands for (the faster, as measured in unwind.c). */
 enum capture_unwinder unwind_default(void);
 
-/* Opens a session for pid. which may be CAPTURE_UNWINDER_DEFAULT. NULL with err on error. */
-struct unwind_session *unwind_session_new(enum capture_unwinder which, pid_t pid, char *err,
-                                          size_t errlen);
+/* Opens a session for pid. which may be CAPTURE_UNWINDER_DEFAULT; maps: the process's memory
+ * map read by the caller (it must outlive the session), or NULL to read it here. NULL with err
+ * on error. */
+struct unwind_session *unwind_session_new(enum capture_unwinder which, pid_t pid,
+                                          const struct proc_maps *maps, char *err, size_t errlen);
 void unwind_session_free(struct unwind_session *session);
 
 /* The unwinder the session uses (never CAPTURE_UNWINDER_DEFAULT). */

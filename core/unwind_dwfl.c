@@ -3,6 +3,8 @@
  */
 #include "unwind_dwfl.h"
 
+#include "proc_maps.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -27,8 +29,9 @@ static const Dwfl_Callbacks unwind_dwfl_callbacks = {
     .find_debuginfo = find_no_debuginfo,
 };
 
-Dwfl *unwind_dwfl_open(pid_t pid, const Dwfl_Thread_Callbacks *callbacks, void *callbacks_arg,
-                       char *err, size_t errlen)
+Dwfl *unwind_dwfl_open(pid_t pid, const struct proc_maps *maps,
+                       const Dwfl_Thread_Callbacks *callbacks, void *callbacks_arg, char *err,
+                       size_t errlen)
 {
     Dwfl *dwfl = dwfl_begin(&unwind_dwfl_callbacks);
     if (dwfl == NULL) {
@@ -36,7 +39,7 @@ Dwfl *unwind_dwfl_open(pid_t pid, const Dwfl_Thread_Callbacks *callbacks, void *
         return NULL;
     }
     dwfl_report_begin(dwfl);
-    int rc = dwfl_linux_proc_report(dwfl, pid);
+    int rc = maps != NULL ? proc_maps_report(maps, dwfl, pid) : dwfl_linux_proc_report(dwfl, pid);
     if (rc != 0) {
         snprintf(err, errlen, "libdw: cannot read the memory map of process %d (%s)", (int)pid,
                  rc > 0 ? strerror(rc) : dwfl_errmsg(-1));

@@ -11,8 +11,12 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Returns the Dwfl (free with dwfl_end), or NULL with a message in err. */
-Dwfl *unwind_dwfl_open(pid_t pid, const Dwfl_Thread_Callbacks *callbacks, void *callbacks_arg,
-                       char *err, size_t errlen);
+struct proc_maps; /* proc_maps.h */
+
+/* Returns the Dwfl (free with dwfl_end), or NULL with a message in err. maps: the process's
+ * memory map read by the caller, or NULL to read it here. */
+Dwfl *unwind_dwfl_open(pid_t pid, const struct proc_maps *maps,
+                       const Dwfl_Thread_Callbacks *callbacks, void *callbacks_arg, char *err,
+                       size_t errlen);
 
 #endif

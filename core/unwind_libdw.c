@@ -80,11 +80,12 @@ static const Dwfl_Thread_Callbacks thread_callbacks = {
     .thread_detach = NULL,
 };
 
-static void *libdw_open(pid_t pid, struct memory_reader *memory, char *err, size_t errlen)
+static void *libdw_open(pid_t pid, const struct proc_maps *maps, struct memory_reader *memory,
+                        char *err, size_t errlen)
 {
     struct libdw_state *state = xcalloc(1, sizeof *state);
     state->memory = memory;
-    state->dwfl = unwind_dwfl_open(pid, &thread_callbacks, state, err, errlen);
+    state->dwfl = unwind_dwfl_open(pid, maps, &thread_callbacks, state, err, errlen);
     if (state->dwfl == NULL)
         goto free_state;
     return state;

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 
 #include "memory.h"
+#include "proc_maps.h"
 #include "unwind.h"
 #include "xalloc.h"
 
@@ -46,25 +47,22 @@ struct libunwind_state {
 /* The state the accessors serve (set for the duration of one unwind; see file comment). */
 static _Thread_local struct libunwind_state *current_state;
 
-/* Reads the executable mappings of the target (best effort). */
-static void load_modules(struct libunwind_state *state)
+/* proc_maps_each visitor: keeps the executable mappings. */
+static void keep_executable(void *context, uint64_t start, uint64_t end, const char *perms)
 {
-    char path[64], line[512];
-    snprintf(path, sizeof path, "/proc/%d/maps", (int)state->pid);
-    FILE *maps = fopen(path, "re");
-    if (maps == NULL)
+    struct libunwind_state *state = context;
+    if (perms[2] != 'x' || state->module_count == LIBUNWIND_MAX_MODULES)
         return;
-    while (fgets(line, sizeof line, maps) != NULL && state->module_count < LIBUNWIND_MAX_MODULES) {
-        unsigned long long start, end;
-        char perms[8];
-        if (sscanf(line, "%llx-%llx %7s", &start, &end, perms) != 3 || perms[2] != 'x')
-            continue;
-        state->modules[state->module_count].start = start;
-        state->modules[state->module_count].end = end;
-        state->modules[state->module_count].upt = NULL;
-        state->module_count++;
-    }
-    fclose(maps);
+    state->modules[state->module_count].start = start;
+    state->modules[state->module_count].end = end;
+    state->modules[state->module_count].upt = NULL;
+    state->module_count++;
+}
+
+/* Takes the executable mappings of the target from its memory map. */
+static void load_modules(struct libunwind_state *state, const struct proc_maps *maps)
+{
+    proc_maps_each(maps, keep_executable, state);
 }
 
 /* The _UPT handle for ip: that of its mapping, or the shared fallback. */
@@ -164,12 +162,13 @@ static unw_accessors_t accessors = {
     .get_proc_name = NULL,
 };
 
-static void *libunwind_open(pid_t pid, struct memory_reader *memory, char *err, size_t errlen)
+static void *libunwind_open(pid_t pid, const struct proc_maps *maps, struct memory_reader *memory,
+                            char *err, size_t errlen)
 {
     struct libunwind_state *state = xcalloc(1, sizeof *state);
     state->pid = pid;
     state->memory = memory;
-    load_modules(state);
+    load_modules(state, maps);
     state->space = unw_create_addr_space(&accessors, 0);
     if (state->space == NULL) {
         snprintf(err, errlen, "libunwind: cannot create an address space");

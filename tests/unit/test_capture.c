@@ -289,7 +289,7 @@ static void test_stack_copy(void)
     memset(area, 0x11, (size_t)page * 2);
     uint64_t sp = (uint64_t)(uintptr_t)(area + 64);
 
-    struct memory_reader *reader = memory_reader_new(getpid());
+    struct memory_reader *reader = memory_reader_new(getpid(), NULL);
     ssize_t copied = memory_reader_copy_stack(reader, sp, 64 * 1024);
     CHECK_INT(copied, 2 * page - 64); /* stops at the guard page */
     area[100] = 0x22;                 /* the "thread" runs on after the copy */
