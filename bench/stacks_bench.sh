@@ -138,6 +138,8 @@ printf '%-10s wall %8.1f ms (median)   spinner pause %7d us (median of runs)\n' 
   "$(awk -v s="$st_wall" 'BEGIN { print s * 1000 }')" "$st_gap"
 printf '%-10s stop p99 %d us (median of runs), max %d us (worst run)\n' stacktop "$stop_p99" \
   "$stop_max"
+printf '%-10s stop max of each run: %s us; p99 of each run: %s us\n' stacktop \
+  "$(tr '\n' ' ' <"$tmp/stop.max")" "$(tr '\n' ' ' <"$tmp/stop.p99")"
 printf '%-10s wall %8.1f ms (first run: %d file(s) put in its empty debuginfo cache)\n' stacktop \
   "$(awk -v s="$cold_wall" 'BEGIN { print s * 1000 }')" "$cached_files"
 status=0

@@ -1,15 +1,19 @@
 /*
  * capture: one snapshot of every thread's stack of a process, taken without hurting it.
  *
- * Flow (see ../shared/DESIGN.md, "attach"): list the threads from /proc/PID/task; for each
- * thread PTRACE_SEIZE + PTRACE_INTERRUPT (never PTRACE_ATTACH, never a signal, never a write,
- * never PTRACE_O_EXITKILL), wait for the stop with a deadline, copy what is needed — the
- * registers and up to 64 KiB of stack from sp, in one process_vm_readv — and detach at once;
- * the raw PCs are then unwound from the copy (reads beyond it go to live memory and are
- * counted) while the next thread is being stopped; then, with every thread running again, the
- * PCs are symbolized (symbols.h). Threads already stopped (state T) stay stopped. Default mode
- * stops one thread at a time; consistent mode stops all, unwinds all while they are stopped,
- * resumes all. Every stop window is timed.
+ * Flow (see ../shared/DESIGN.md, "attach"): read /proc/PID/maps once and each thread's stat
+ * and wchan; for each thread PTRACE_SEIZE + PTRACE_INTERRUPT (never PTRACE_ATTACH, never a
+ * signal, never a write, never PTRACE_O_EXITKILL), wait for the stop with a deadline (asleep,
+ * at realtime priority when allowed), copy what is needed — the registers and up to 64 KiB of
+ * stack from sp, in one process_vm_readv — and detach at once; up to four threads are
+ * interrupted ahead, so that threads waiting for a CPU to reach their stop do not add up. Once
+ * every thread runs again, the raw PCs are unwound from the copies (reads beyond a copy go to
+ * live memory and are counted) and symbolized (symbols.h), once per distinct stack. The system
+ * call of each thread comes from its registers at the stop (what /proc/TID/syscall shows).
+ * Threads already stopped (state T) stay stopped. Consistent mode stops all, unwinds all while
+ * they are stopped, resumes all. Every stop window is timed, from the stop itself (a bound:
+ * the latest moment the thread was known not to be stopped yet) to the return of DETACH; the
+ * time a thread took to reach its stop is kept apart (to_stop_ns).
  *
  * This header holds the plain result structs shared by capture, stacks (grouping and locks),
  * the store and the console. Only attach.c calls ptrace.

@@ -33,6 +33,13 @@
  * R), not the work inside the window. With bench/stacks_bench.sh (its fixture adds a thread
  * spinning on one of the 2 CPUs, so stacktop and 1000 waking threads share the other one)
  * the wall is ~250 ms for before and after alike, p99 ~60-110 us, max 4-8 ms for both.
+ *
+ * Since (second session of 2026-11-22; capture.c has the details): the walks of all copies
+ * run after the last stop, the tracer sleeps in waitpid (realtime when allowed), four threads
+ * are in flight, windows are measured from the stop, and the debug files of libc come from the
+ * debuginfo cache. bench/stacks_bench.sh, 9 interleaved rounds: stacktop 56-63 ms against
+ * eu-stack 490-568 ms (7.8-9.9x), stop p99 91-94 us, max 0.4-1.1 ms; the two unwinders' walks
+ * cost ~4 ms of it (libdw), so the default stays libdw for its vDSO frames.
  */
 #include "unwind.h"
 
