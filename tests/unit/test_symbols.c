@@ -561,14 +561,118 @@ static void measure_resolves(struct symbolizer *symbolizer)
     CHECK(total >= 100000);
 }
 
-int main(void)
+/* The first mapping of path in process pid (its load address), 0 if none. */
+static uint64_t mapping_base(pid_t pid, const char *path)
 {
+    char maps_path[64], line[PATH_MAX + 128];
+    snprintf(maps_path, sizeof maps_path, "/proc/%d/maps", (int)pid);
+    FILE *maps = fopen(maps_path, "re");
+    if (maps == NULL)
+        return 0;
+    uint64_t base = 0;
+    size_t path_length = strlen(path);
+    while (base == 0 && fgets(line, sizeof line, maps) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        size_t length = strlen(line);
+        if (length >= path_length && strcmp(line + length - path_length, path) == 0)
+            base = strtoull(line, NULL, 16);
+    }
+    fclose(maps);
+    return base;
+}
+
+/* Runs command quietly; true when it succeeded. */
+static bool run_quietly(const char *command)
+{
+    char quiet[PATH_MAX * 4 + 64];
+    snprintf(quiet, sizeof quiet, "%s >/dev/null 2>&1", command);
+    return system(quiet) == 0;
+}
+
+/* A binary whose DWARF lives in a separate, compressed debug file found by .gnu_debuglink (as
+ * objcopy --only-keep-debug --compress-debug-sections makes, and as Debian ships libc's): the
+ * symbolizer finds it next to the binary, reads it through an uncompressed copy that it puts
+ * in the debuginfo cache (STACKTOP_CACHE_DIR, set by main), and still gives function, file and
+ * line. The binary is a stripped copy of this test, run with --block. */
+static void test_split_compressed_debug(struct symbolizer *symbolizer, const char *self_path,
+                                        const char *cache_dir)
+{
+    char directory[] = "/tmp/stacktop-split-XXXXXX";
+    char binary[PATH_MAX], debug[PATH_MAX], command[PATH_MAX * 4], err[256];
+    if (mkdtemp(directory) == NULL) {
+        printf("skip: mkdtemp failed\n");
+        return;
+    }
+    snprintf(binary, sizeof binary, "%s/symbols_split", directory);
+    snprintf(debug, sizeof debug, "%s/symbols_split.debug", directory);
+    snprintf(command, sizeof command,
+             "objcopy --only-keep-debug --compress-debug-sections=zlib-gabi '%s' '%s'", self_path,
+             debug);
+    bool made = run_quietly(command);
+    snprintf(command, sizeof command, "objcopy --strip-debug --add-gnu-debuglink='%s' '%s' '%s'",
+             debug, self_path, binary);
+    made = made && run_quietly(command);
+    if (!made) {
+        printf("skip: objcopy could not split the debug info\n");
+        goto remove;
+    }
+    pid_t child = fork();
+    if (child == 0) {
+        execl(binary, binary, "--block", (char *)NULL);
+        _exit(127);
+    }
+    if (child < 0)
+        goto remove;
+    uint64_t child_base = 0;
+    for (int tries = 0; tries < 100 && child_base == 0; tries++) {
+        struct timespec pause_time = {0, 10 * 1000 * 1000};
+        nanosleep(&pause_time, NULL);
+        child_base = mapping_base(child, binary);
+    }
+    Dl_info self;
+    CHECK(child_base != 0 && dladdr((void *)ends_with, &self) != 0);
+    if (child_base != 0 && symbolizer_load_process(symbolizer, child, err, sizeof err) == 0) {
+        uint64_t offset = (uint64_t)(uintptr_t)ends_with - (uint64_t)(uintptr_t)self.dli_fbase;
+        struct capture_frame frame;
+        size_t count = symbolizer_resolve(symbolizer, child, child_base + offset, false, &frame, 1);
+        print_frames("split, compressed debug file: ends_with", &frame, count);
+        CHECK_INT(count, 1);
+        CHECK_STR(frame.function, "ends_with");
+        CHECK(frame.file != NULL && ends_with(frame.file, "test_symbols.c"));
+        CHECK(frame.line > 0);
+        CHECK_STR(frame.module, binary);
+        /* the uncompressed copy is in the cache, named by the build-id */
+        snprintf(command, sizeof command,
+                 "ls '%s' | grep -Eq '^[0-9a-f]{16,}[.]debug$' && "
+                 "readelf -S -W '%s'/*.debug | grep -q debug_info",
+                 cache_dir, cache_dir);
+        CHECK(run_quietly(command));
+        symbolizer_forget_process(symbolizer, child);
+    }
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+remove:
+    unlink(binary);
+    unlink(debug);
+    rmdir(directory);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--block") == 0) { /* test_split_compressed_debug's child */
+        for (;;)
+            pause();
+    }
     char self_path[PATH_MAX], err[256];
     if (realpath("/proc/self/exe", self_path) == NULL) {
         perror("realpath /proc/self/exe");
         return 1;
     }
     setenv("DEBUGINFOD_URLS", "http://debuginfod.invalid", 1);
+    /* a debuginfo cache of this run's own (read once, at the first debug file looked up) */
+    char cache_dir[] = "/tmp/stacktop-symcache-XXXXXX";
+    CHECK(mkdtemp(cache_dir) != NULL);
+    setenv("STACKTOP_CACHE_DIR", cache_dir, 1);
     struct symbolizer *symbolizer = symbolizer_new();
     CHECK(getenv("DEBUGINFOD_URLS") == NULL); /* never the network */
     CHECK_INT(symbolizer_load_process(symbolizer, getpid(), err, sizeof err), 0);
@@ -580,9 +684,13 @@ int main(void)
     test_cache_shared_by_processes(symbolizer);
     test_stripped_library(symbolizer);
     test_cpp_fixture(symbolizer, self_path);
+    test_split_compressed_debug(symbolizer, self_path, cache_dir);
     test_every_mapping_survives(symbolizer);
     measure_resolves(symbolizer);
 
     symbolizer_free(symbolizer);
+    char remove_cache[sizeof cache_dir + 16];
+    snprintf(remove_cache, sizeof remove_cache, "rm -rf '%s'", cache_dir);
+    CHECK(system(remove_cache) == 0);
     return CHECK_DONE();
 }
