@@ -307,6 +307,25 @@ static void test_stack_copy(void)
     memory_reader_invalidate(reader);
     CHECK(memory_read_word(reader, sp + 36, &word) == 0);
     CHECK(word == 0x1111111111111122ull); /* live again (little-endian) */
+
+    /* a copy taken out of the reader (several threads copied before any is walked) keeps
+     * the memory as it was at its stop, once installed again */
+    CHECK(memory_reader_copy_stack(reader, sp, 256) == 256);
+    CHECK_INT(memory_reader_stack_copy_length(reader), 256);
+    unsigned char kept[256];
+    struct memory_stack_copy taken;
+    CHECK(memory_reader_take_stack_copy(reader, kept, &taken) == 0);
+    CHECK(taken.bytes == kept && taken.address == sp && taken.length == 256);
+    CHECK_INT(memory_reader_stack_copy_length(reader), 0); /* the scratch is free again */
+    CHECK(memory_reader_take_stack_copy(reader, kept, &taken) == -1);
+    area[100] = 0x55; /* the thread ran on */
+    memory_reader_invalidate(reader);
+    CHECK(memory_read_word(reader, sp + 36, &word) == 0);
+    CHECK(word == 0x1111111111111155ull); /* not installed: live */
+    memory_reader_install_stack_copy(reader, &taken);
+    CHECK(memory_read_word(reader, sp + 36, &word) == 0);
+    CHECK(word == 0x1111111111111122ull); /* installed: as at its stop */
+    memory_reader_drop_stack_copy(reader);
     CHECK(memory_reader_copy_stack(reader, (uint64_t)(uintptr_t)(area + 2 * page), 4096) == -1);
     memory_reader_free(reader);
     munmap(area, (size_t)page * 3);
