@@ -230,9 +230,12 @@ static void stacks_footer_right(struct app *app, char *buf, size_t buflen)
         buf[0] = '\0';
         return;
     }
-    snprintf(buf, buflen, "captured in %.1f ms; stops: max %lld us, p99 %lld us, total %.1f ms",
+    snprintf(buf, buflen,
+             "captured in %.1f ms; stops: max %lld us, p99 %lld us, total %.1f ms; time to stop: "
+             "max %.1f ms",
              (double)c->captured_us / 1000.0, (long long)(c->stops.max_ns / 1000),
-             (long long)(c->stops.p99_ns / 1000), (double)c->stops.total_ns / 1e6);
+             (long long)(c->stops.p99_ns / 1000), (double)c->stops.total_ns / 1e6,
+             (double)c->stops.to_stop_max_ns / 1e6);
 }
 
 const struct view_ops view_stacks_ops = {"Stacks", false, stacks_draw, stacks_footer,
