@@ -47,6 +47,10 @@ struct memory_reader {
     struct memory_range *read_only;               /* read-only mappings, sorted by start */
     size_t read_only_count;                       /* entries in read_only */
     size_t read_only_capacity;                    /* allocated entries in read_only */
+    struct memory_range *writable;                /* writable mappings (stacks among them),
+                                                     sorted by start */
+    size_t writable_count;                        /* entries in writable */
+    size_t writable_capacity;                     /* allocated entries in writable */
     unsigned char *scratch;                       /* stack copies land here (MEMORY_COPY_MAX,
                                                      pre-faulted) */
     const unsigned char *copy;                    /* the installed copy: scratch or a
@@ -55,20 +59,21 @@ struct memory_reader {
     size_t copy_length;                           /* bytes held; 0: no copy installed */
 };
 
-/* proc_maps_each visitor: keeps the read-only mappings. */
-static void keep_read_only(void *context, uint64_t start, uint64_t end, const char *perms)
+/* proc_maps_each visitor: keeps the read-only and the writable mappings apart. */
+static void keep_ranges(void *context, uint64_t start, uint64_t end, const char *perms)
 {
     struct memory_reader *reader = context;
-    if (perms[1] == 'w')
-        return;
-    xgrow((void **)&reader->read_only, &reader->read_only_capacity, reader->read_only_count + 1,
-          sizeof *reader->read_only);
-    reader->read_only[reader->read_only_count].start = start;
-    reader->read_only[reader->read_only_count].end = end;
-    reader->read_only_count++;
+    bool writable = perms[1] == 'w';
+    struct memory_range **ranges = writable ? &reader->writable : &reader->read_only;
+    size_t *count = writable ? &reader->writable_count : &reader->read_only_count;
+    size_t *capacity = writable ? &reader->writable_capacity : &reader->read_only_capacity;
+    xgrow((void **)ranges, capacity, *count + 1, sizeof **ranges);
+    (*ranges)[*count].start = start;
+    (*ranges)[*count].end = end;
+    (*count)++;
 }
 
-/* Loads the read-only mappings of pid, from maps or (NULL) /proc (best effort: none when the
+/* Loads the mappings of pid, from maps or (NULL) /proc (best effort: none when the
  * map cannot be read). */
 static void load_read_only_ranges(struct memory_reader *reader, const struct proc_maps *maps)
 {
@@ -78,26 +83,34 @@ static void load_read_only_ranges(struct memory_reader *reader, const struct pro
             return;
         maps = &own;
     }
-    proc_maps_each(maps, keep_read_only, reader);
+    proc_maps_each(maps, keep_ranges, reader);
     if (maps == &own)
         proc_maps_free(&own);
 }
 
 /* Is the whole page at page_address inside one read-only mapping? (binary search) */
-static bool page_is_read_only(const struct memory_reader *reader, uint64_t page_address)
+/* The range of ranges[0..count) (sorted, disjoint) that holds address, or NULL. */
+static const struct memory_range *range_of(const struct memory_range *ranges, size_t count,
+                                           uint64_t address)
 {
-    size_t low = 0, high = reader->read_only_count;
+    size_t low = 0, high = count;
     while (low < high) {
         size_t middle = low + (high - low) / 2;
-        const struct memory_range *range = &reader->read_only[middle];
-        if (page_address + MEMORY_PAGE_SIZE <= range->start)
+        if (address < ranges[middle].start)
             high = middle;
-        else if (page_address >= range->end)
+        else if (address >= ranges[middle].end)
             low = middle + 1;
         else
-            return page_address >= range->start && page_address + MEMORY_PAGE_SIZE <= range->end;
+            return &ranges[middle];
     }
-    return false;
+    return NULL;
+}
+
+static bool page_is_read_only(const struct memory_reader *reader, uint64_t page_address)
+{
+    const struct memory_range *range =
+        range_of(reader->read_only, reader->read_only_count, page_address);
+    return range != NULL && page_address + MEMORY_PAGE_SIZE <= range->end;
 }
 
 struct memory_reader *memory_reader_new(pid_t pid, const struct proc_maps *maps)
@@ -116,6 +129,7 @@ void memory_reader_free(struct memory_reader *reader)
     if (reader == NULL)
         return;
     free(reader->read_only);
+    free(reader->writable);
     free(reader->scratch);
     free(reader);
 }
@@ -167,6 +181,11 @@ ssize_t memory_reader_copy_stack(struct memory_reader *reader, uint64_t sp, size
 {
     if (max_bytes > MEMORY_COPY_MAX)
         max_bytes = MEMORY_COPY_MAX;
+    /* ask no further than the end of the stack's mapping when it is known (a thread created
+     * after the map was read is not): the kernel then never faults on the page past it */
+    const struct memory_range *stack = range_of(reader->writable, reader->writable_count, sp);
+    if (stack != NULL && stack->end - sp < max_bytes)
+        max_bytes = (size_t)(stack->end - sp);
     reader->copy_length = 0;
     /* one remote piece: the kernel copies page by page and stops at the first unreadable
      * page, returning what it copied before it, so the copy ends where the stack mapping does
