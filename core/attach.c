@@ -1,9 +1,11 @@
 /*
  * attach: PTRACE_SEIZE / PTRACE_INTERRUPT / waitpid / PTRACE_DETACH (see attach.h).
  *
- * Owns: every ptrace call of stacktop.
+ * Owns: every ptrace call of stacktop, and the tracer thread's wake-up timer and scheduling
+ * class during the stops.
  * Invariants: the requests used are SEIZE, INTERRUPT, GETREGSET and DETACH; no PEEK/POKE,
- * no ATTACH, no signals; a signal-delivery-stop found while waiting is remembered and its
+ * no ATTACH, no signal to the target (the only signal is the tracer's own timer tick, aimed
+ * at the tracer thread); a signal-delivery-stop found while waiting is remembered and its
  * signal passed back on detach, so the target never loses a signal because of us.
  */
 #include "attach.h"
@@ -143,8 +145,10 @@ static void classify_stop(int status, struct attach_stop *stop)
  * tracer), WNOHANG polls with short sleeps. Returns the tid (*result and *stop filled), 0 at
  * the deadline, -1 (errno ECHILD) when there is no such tracee. */
 static pid_t wait_tracee(pid_t which, int64_t deadline_ns, enum attach_wait_result *result,
-                         struct attach_stop *stop)
+                         struct attach_stop *stop, bool *slept)
 {
+    if (slept != NULL)
+        *slept = false;
     for (;;) {
         stop->group_stop = false;
         stop->pending_signal = 0;
@@ -153,6 +157,8 @@ static pid_t wait_tracee(pid_t which, int64_t deadline_ns, enum attach_wait_resu
         /* __WNOTHREAD: only this thread's tracees, never a child of another thread */
         pid_t got = waitpid(which, &status, __WALL | __WNOTHREAD | (block ? 0 : WNOHANG));
         if (got > 0) {
+            if (slept != NULL)
+                *slept = block;
             if (WIFEXITED(status) || WIFSIGNALED(status)) {
                 *result = ATTACH_WAIT_EXITED;
                 return got;
@@ -178,16 +184,16 @@ static pid_t wait_tracee(pid_t which, int64_t deadline_ns, enum attach_wait_resu
 enum attach_wait_result attach_wait_stop(pid_t tid, int64_t deadline_ns, struct attach_stop *stop)
 {
     enum attach_wait_result result = ATTACH_WAIT_EXITED;
-    pid_t got = wait_tracee(tid, deadline_ns, &result, stop);
+    pid_t got = wait_tracee(tid, deadline_ns, &result, stop, NULL);
     if (got == 0)
         return ATTACH_WAIT_TIMEOUT;
     return got < 0 ? ATTACH_WAIT_EXITED : result; /* ECHILD: not (any more) our tracee */
 }
 
 pid_t attach_wait_any(int64_t deadline_ns, enum attach_wait_result *result,
-                      struct attach_stop *stop)
+                      struct attach_stop *stop, bool *slept)
 {
-    return wait_tracee(-1, deadline_ns, result, stop);
+    return wait_tracee(-1, deadline_ns, result, stop, slept);
 }
 
 int attach_get_registers(pid_t tid, struct attach_registers *out)

@@ -86,9 +86,10 @@ enum attach_wait_result attach_wait_stop(pid_t tid, int64_t deadline_ns, struct 
 /* Waits until any thread seized by the calling thread stops or exits, up to deadline_ns
  * (a deadline already past: looks once, never blocks). Returns its tid, with *result
  * (STOPPED or EXITED) and *stop filled; 0 when none did in time; -1 with errno ECHILD when
- * the calling thread holds no tracee. */
+ * the calling thread holds no tracee. *slept (may be NULL): the report came from a blocking
+ * waitpid (the tracer asleep until the report), not from a poll. */
 pid_t attach_wait_any(int64_t deadline_ns, enum attach_wait_result *result,
-                      struct attach_stop *stop);
+                      struct attach_stop *stop, bool *slept);
 
 /* Reads the registers of a stopped thread (PTRACE_GETREGSET). 0 or -1 with errno. */
 int attach_get_registers(pid_t tid, struct attach_registers *out);

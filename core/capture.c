@@ -10,11 +10,13 @@
  *     the kernel detaches any tracee it still holds, so a thread that did not stop within the
  *     deadline (D state) is released even if it stops later, and stacktop never leaves a
  *     thread of the target stopped, whatever the console does next;
- *   - a stop window runs from PTRACE_INTERRUPT to the return of PTRACE_DETACH, and nothing
- *     slow (symbolization, /proc reads, allocation of results) happens inside one; in the
- *     default mode not even the unwind: the window holds GETREGSET and one process_vm_readv
- *     of the stack top, and the walk runs on that copy after the detach (consistent mode
- *     walks while every thread is stopped, as the memory is then consistent anyway);
+ *   - a stop window runs from the stop (a bound: the last moment the thread was known not to
+ *     be stopped yet, or, for a realtime tracer woken by the stop, its wake-up) to the return
+ *     of PTRACE_DETACH, and nothing slow (symbolization, /proc reads, allocation of results)
+ *     happens inside one; in the default mode not even the unwind: the window holds GETREGSET
+ *     and one process_vm_readv of the stack top, and the walks run on the copies after the
+ *     tracer has exited (consistent mode walks while every thread is stopped, as the memory
+ *     is then consistent anyway);
  *   - per-thread failures (exited, did not stop, cannot unwind) are recorded in the thread's
  *     error and never fail the capture; only whole-process problems return -1.
  */
@@ -86,6 +88,11 @@ struct capture_job {
     bool realtime;                         /* the tracer ran SCHED_FIFO during the stops */
     const struct proc_maps *maps;          /* the process's memory map (NULL: unreadable) */
     struct copy_arena arena;               /* the default mode's stack copies */
+    bool seized_any;                       /* a PTRACE_SEIZE succeeded: a later EPERM is that
+                                              thread's, not a missing permission */
+    struct unwind_session *session;        /* left by the worker for the walks of the copies,
+                                              which run once it has exited (NULL: none) */
+    struct held_thread *held;              /* per thread of out, left with session */
 };
 
 /* A thread held by the worker between its seize and its detach. */
@@ -410,6 +417,13 @@ static char current_state(pid_t pid, pid_t tid)
     return probe.state;
 }
 
+/* Is the thread exiting or gone (state Z, X, or unreadable)? */
+static bool exiting(pid_t pid, pid_t tid)
+{
+    char state = current_state(pid, tid);
+    return state == 'Z' || state == 'X' || state == '?';
+}
+
 /* Seizes and interrupts one thread. 0, or -1 with the thread's error set (or the job's fatal
  * error for EPERM on the first thread). */
 static int stop_begin(struct capture_job *job, struct held_thread *held)
@@ -419,7 +433,9 @@ static int stop_begin(struct capture_job *job, struct held_thread *held)
         int saved = errno;
         if (saved == ESRCH) {
             thread_error(thread, "exited");
-        } else if (saved == EPERM && job->captured == 0 && job->fatal_errno == 0) {
+        } else if (saved == EPERM && exiting(job->pid, thread->tid)) {
+            thread_error(thread, "exited"); /* an exiting thread refuses a seize with EPERM */
+        } else if (saved == EPERM && !job->seized_any && job->fatal_errno == 0) {
             job->fatal_errno = EPERM;
             job->fatal_tid = thread->tid;
             thread_error(thread, "permission denied");
@@ -429,6 +445,7 @@ static int stop_begin(struct capture_job *job, struct held_thread *held)
         return -1;
     }
     held->seized = true;
+    job->seized_any = true;
     held->interrupted_ns = held->window_start_ns = attach_now_ns();
     if (attach_interrupt(thread->tid) != 0) {
         /* seized but gone already: collect its exit so that it is not left to us */
@@ -519,6 +536,7 @@ static unsigned char *arena_alloc(void *context, size_t length)
     return bytes;
 }
 
+/* Frees every chunk of the arena (the copies in it are gone). */
 static void arena_free(struct copy_arena *arena)
 {
     for (size_t i = 0; i < arena->chunk_count; i++)
@@ -634,7 +652,7 @@ static int64_t flight_deadline(const struct capture_job *job, const struct fligh
     int64_t deadline = late_give_up_ns;
     for (size_t i = 0; i < flight->count; i++) {
         int64_t own = flight->held[i]->interrupted_ns + job->deadline_ns;
-        if (flight->count > 0 && (i == 0 || own < deadline))
+        if (i == 0 || own < deadline)
             deadline = own;
     }
     return deadline;
@@ -741,12 +759,13 @@ static void capture_one_by_one(struct capture_job *job, struct unwind_session *s
 
         enum attach_wait_result result;
         struct attach_stop stop;
-        pid_t tid = attach_wait_any(0, &result, &stop);
         bool woken = false; /* reported by a wait that slept until the stop */
+        int64_t before_poll = attach_now_ns();
+        pid_t tid = attach_wait_any(0, &result, &stop, NULL);
         if (tid == 0) {
-            flight.clear_ns = attach_now_ns();
-            tid = attach_wait_any(flight_deadline(job, &flight, late_give_up_ns), &result, &stop);
-            woken = true;
+            flight.clear_ns = before_poll; /* nothing was stopped unseen then */
+            tid = attach_wait_any(flight_deadline(job, &flight, late_give_up_ns), &result, &stop,
+                                  &woken);
         }
         if (tid < 0) { /* nothing seized any more */
             for (size_t i = 0; i < flight.count; i++) {
@@ -766,6 +785,9 @@ static void capture_one_by_one(struct capture_job *job, struct unwind_session *s
         struct held_thread *reported = held_of(job, held, tid);
         if (reported != NULL && reported->seized)
             take_stopped(job, session, &flight, reported, result, &stop, woken && job->realtime);
+        else if (result == ATTACH_WAIT_STOPPED)
+            attach_detach(tid, &stop); /* not one we hold (a tid taken over by an execve):
+                                          let it go at once, its signal handed back */
     }
 }
 
@@ -859,11 +881,11 @@ static void *capture_worker(void *arg)
     if (job->options->consistent)
         release_late_threads(held, out->thread_count);
     attach_tracer_end(&tracer);
-    unwind_copies(job, session, held);
-    arena_free(&job->arena);
-
-    free(held);
-    unwind_session_free(session);
+    /* the copies are walked once this thread has exited (unwind_copies, by the caller): the
+     * kernel then detaches whatever is still seized (threads that never stopped), so a late
+     * thread cannot sit in a stop while 1000 stacks are walked */
+    job->session = session;
+    job->held = held;
     return NULL;
 }
 
@@ -934,9 +956,9 @@ static void add_new_threads(struct capture_result *out)
         qsort(out->threads, out->thread_count, sizeof *out->threads, compare_threads);
 }
 
-/* The symbolizer, loaded on a thread of its own while the capture runs: opening the modules'
- * debug info (libc's is compressed: tens of milliseconds of inflating) then overlaps the
- * /proc reads and the stops instead of following them. */
+/* The symbolizer, loaded on a thread of its own while the /proc facts are read: on a machine
+ * with a spare CPU, opening the modules and libc's DWARF then overlaps those reads. It is
+ * joined before the first stop (see capture_process). */
 struct symbolizer_warmup {
     struct symbolizer *symbolizer; /* loaded by the thread; touched by nobody else meanwhile */
     pid_t pid;                     /* the process */
@@ -949,7 +971,7 @@ struct symbolizer_warmup {
 
 /* The loading thread: loads the process's modules, then resolves the PC where the main
  * thread waits in a system call (/proc/PID/syscall), which opens libc's DWARF. At SCHED_IDLE,
- * so that it never delays a target thread on its way to a stop. */
+ * so that it only takes a CPU nobody else wants: never one from a busy target thread. */
 static void *symbolizer_warmup_run(void *arg)
 {
     struct symbolizer_warmup *warmup = arg;
@@ -987,8 +1009,8 @@ static void symbolizer_warmup_start(struct symbolizer_warmup *warmup, struct cap
     warmup->started = pthread_create(&warmup->thread, NULL, symbolizer_warmup_run, warmup) == 0;
 }
 
-/* Waits for the loading thread (idempotent). The stops are over: it gets a normal share of
- * the CPU again, as on a busy machine an idle-class thread may not run at all. */
+/* Waits for the loading thread (idempotent). It gets a normal share of the CPU for the rest
+ * of its work, as on a busy machine an idle-class thread may not run at all. */
 static void symbolizer_warmup_join(struct symbolizer_warmup *warmup)
 {
     struct sched_param normal = {.sched_priority = 0};
@@ -1163,6 +1185,12 @@ int capture_process(pid_t pid, const struct capture_options *options_in, struct 
     pthread_join(worker, NULL);
     free(hints);
     hints = NULL;
+    if (job.session != NULL) {
+        unwind_copies(&job, job.session, job.held);
+        arena_free(&job.arena);
+        free(job.held);
+        unwind_session_free(job.session);
+    }
 
     if (job.fatal_errno == EPERM) {
         explain_permission(pid, err, errlen);

@@ -8,8 +8,9 @@
  * stack from sp, in one process_vm_readv — and detach at once; up to four threads are
  * interrupted ahead, so that threads waiting for a CPU to reach their stop do not add up. Once
  * every thread runs again, the raw PCs are unwound from the copies (reads beyond a copy go to
- * live memory and are counted) and symbolized (symbols.h), once per distinct stack. The system
- * call of each thread comes from its registers at the stop (what /proc/TID/syscall shows).
+ * live memory and are counted) and symbolized (symbols.h), once per distinct stack. In this
+ * default mode the system call of each captured thread comes from its registers at the stop
+ * (what /proc/TID/syscall shows); /proc/TID/syscall is read for the others.
  * Threads already stopped (state T) stay stopped. Consistent mode stops all, unwinds all while
  * they are stopped, resumes all. Every stop window is timed, from the stop itself (a bound:
  * the latest moment the thread was known not to be stopped yet) to the return of DETACH; the

@@ -122,9 +122,55 @@ static void entry_name_format(const unsigned char *build_id, size_t length, char
 static bool base_directory_is_ours(const char *dir, bool missing_is_ours)
 {
     struct stat st;
-    if (stat(dir, &st) != 0)
-        return missing_is_ours && errno == ENOENT;
-    return st.st_uid == geteuid();
+    if (stat(dir, &st) == 0)
+        return st.st_uid == geteuid();
+    if (!missing_is_ours || errno != ENOENT)
+        return false;
+    /* missing: it would be created under its nearest existing ancestor, which must be ours and
+     * private (not root creating directories in a user's home under sudo -E, nor anybody in
+     * a world-writable directory such as /tmp) */
+    char *ancestor = xstrdup(dir);
+    bool ours = false;
+    for (char *slash = strrchr(ancestor, '/'); slash != NULL; slash = strrchr(ancestor, '/')) {
+        *slash = '\0';
+        if (stat(ancestor[0] != '\0' ? ancestor : "/", &st) == 0) {
+            ours = st.st_uid == geteuid() && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+            break;
+        }
+        if (errno != ENOENT)
+            break;
+    }
+    free(ancestor);
+    return ours;
+}
+
+/* Every component of dir can be trusted not to be redirected by another user: a symbolic link
+ * belongs to root or us, and below a directory others may write to (such as /tmp) the next
+ * component belongs to root or us. */
+static bool path_is_trusted(const char *dir)
+{
+    char *prefix = xstrdup(dir);
+    bool trusted = true, parent_shared = false;
+    for (char *cursor = prefix + 1; trusted; cursor++) {
+        if (*cursor != '/' && *cursor != '\0')
+            continue;
+        char ended = *cursor;
+        *cursor = '\0';
+        struct stat st;
+        if (lstat(prefix, &st) != 0) {
+            trusted = false;
+            break;
+        }
+        bool trusted_owner = st.st_uid == 0 || st.st_uid == geteuid();
+        if ((S_ISLNK(st.st_mode) || parent_shared) && !trusted_owner)
+            trusted = false;
+        parent_shared = S_ISDIR(st.st_mode) && (st.st_mode & (S_IWGRP | S_IWOTH)) != 0;
+        *cursor = ended;
+        if (ended == '\0')
+            break;
+    }
+    free(prefix);
+    return trusted;
 }
 
 char *debuginfo_cache_dir(void)
@@ -184,6 +230,13 @@ static int cache_directory_open(const char *dir, int *error, char *err, size_t e
     if (dir_fd < 0) {
         *error = errno;
         say(err, errlen, "cannot open the debug info cache %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (dir[0] != '/' || !path_is_trusted(dir)) {
+        close(dir_fd);
+        *error = EPERM;
+        say(err, errlen,
+            "debug info cache %s not used: another user could redirect a part of its path", dir);
         return -1;
     }
     struct stat st;
@@ -546,6 +599,19 @@ int debuginfo_cache_open(const char *cache_dir, int fd, const char *path,
     if (elf_version(EV_CURRENT) == EV_NONE) {
         error = EINVAL;
         say(err, errlen, "libelf: %s", elf_errmsg(-1));
+        goto done;
+    }
+    /* Only files that root or we own, and that nobody else may write, are copied: the cache is
+     * keyed by the file's own build-id note, so a file of another user's (a debug file next to
+     * their program, found by .gnu_debuglink) could otherwise claim libc's build-id and stand
+     * for it in every later capture. Such a file is still used, just not cached. */
+    struct stat source_stat;
+    if (fstat(fd, &source_stat) != 0 || !S_ISREG(source_stat.st_mode) ||
+        (source_stat.st_uid != 0 && source_stat.st_uid != geteuid()) ||
+        (source_stat.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+        error = EPERM;
+        say(err, errlen, "%s is not cached: not a regular file owned by root or uid %u only", path,
+            (unsigned)geteuid());
         goto done;
     }
 

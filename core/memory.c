@@ -22,7 +22,7 @@
 #define MEMORY_CACHE_PAGES 128u  /* slots: a deep stack plus code and unwind tables */
 #define MEMORY_COPY_MAX    (256u * 1024u) /* largest stack copy (memory_reader_copy_stack) */
 
-/* A read-only range of the target's address space, from /proc/PID/maps. */
+/* A range of the target's address space (one mapping), from /proc/PID/maps. */
 struct memory_range {
     uint64_t start; /* first address */
     uint64_t end;   /* one past the last address */
@@ -75,7 +75,7 @@ static void keep_ranges(void *context, uint64_t start, uint64_t end, const char 
 
 /* Loads the mappings of pid, from maps or (NULL) /proc (best effort: none when the
  * map cannot be read). */
-static void load_read_only_ranges(struct memory_reader *reader, const struct proc_maps *maps)
+static void load_ranges(struct memory_reader *reader, const struct proc_maps *maps)
 {
     struct proc_maps own;
     if (maps == NULL) {
@@ -88,8 +88,8 @@ static void load_read_only_ranges(struct memory_reader *reader, const struct pro
         proc_maps_free(&own);
 }
 
-/* Is the whole page at page_address inside one read-only mapping? (binary search) */
-/* The range of ranges[0..count) (sorted, disjoint) that holds address, or NULL. */
+/* The range of ranges[0..count) (sorted, disjoint) that holds address, or NULL (binary
+ * search). */
 static const struct memory_range *range_of(const struct memory_range *ranges, size_t count,
                                            uint64_t address)
 {
@@ -106,6 +106,7 @@ static const struct memory_range *range_of(const struct memory_range *ranges, si
     return NULL;
 }
 
+/* Is the whole page inside a read-only mapping (kept in the cache across threads)? */
 static bool page_is_read_only(const struct memory_reader *reader, uint64_t page_address)
 {
     const struct memory_range *range =
@@ -117,7 +118,7 @@ struct memory_reader *memory_reader_new(pid_t pid, const struct proc_maps *maps)
 {
     struct memory_reader *reader = xcalloc(1, sizeof *reader);
     reader->pid = pid;
-    load_read_only_ranges(reader, maps);
+    load_ranges(reader, maps);
     /* touched now, so that no copy made inside a stop window takes page faults */
     reader->scratch = xmalloc(MEMORY_COPY_MAX);
     memset(reader->scratch, 0, MEMORY_COPY_MAX);

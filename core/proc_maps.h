@@ -1,7 +1,7 @@
 /*
  * proc_maps: /proc/PID/maps, read once per capture and shared by its readers: the memory
- * reader (read-only ranges), and the unwinder's and the symbolizer's libdwfl (file mappings and
- * the vDSO).
+ * reader (read-only ranges for its cache, writable ones to end stack copies at the stack's
+ * end), and the unwinder's and the symbolizer's libdwfl (file mappings and the vDSO).
  *
  * Why: a process with 1000 threads has some 2000 lines of thread stacks and guard pages. Each
  * reader used to have the kernel print the whole file again and then parse every line with

@@ -581,6 +581,9 @@ static void find_debuginfo_cache(void)
     debuginfo_cache = debuginfo_cache_dir();
 }
 
+/* Its address marks (in a Dwfl_Module's userdata) a module whose debug file was found. */
+static char debug_file_found;
+
 /* Opens DIR/NAME when it is a debug file with the module's build-id (or the module has none).
  * Used for the build-id path too, as a cheap guard against a stale or foreign file there.
  * Returns the fd (and *found_path, malloc'd) or -1. */
@@ -590,9 +593,16 @@ static int open_debuglink_candidate(Dwfl_Module *module, const char *dir, const 
     char path[PATH_MAX];
     if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
         return -1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK and a regular file only: a FIFO or a device named like a debug file next to
+     * somebody's program must not hang the capture */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return -1;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return -1;
+    }
     const unsigned char *want;
     GElf_Addr vaddr;
     int want_len = dwfl_module_build_id(module, &want, &vaddr);
@@ -657,7 +667,7 @@ static int find_by_debuglink(Dwfl_Module *module, const char *file_name, const c
 }
 
 /* libdwfl's find_debuginfo callback: the module's separate debug file, looked up locally only
- * (by build-id under /usr/lib/debug/.build-id, then by .gnu_debuglink), and replaced by its
+ * (by build-id under /usr/lib/debug/.build-id, then by .gnu_debuglink), and read through its
  * uncompressed copy from the debuginfo cache (debuginfo_cache.h) when its DWARF sections are
  * compressed, as Debian's are: libdw would otherwise inflate them at every run (libc's: ~50
  * ms). Not dwfl_standard_find_debuginfo: for every module without local debug info (the vDSO,
@@ -667,23 +677,22 @@ static int find_local_debuginfo(Dwfl_Module *module, void **userdata, const char
                                 Dwarf_Addr base, const char *file_name, const char *debuglink_file,
                                 GElf_Word debuglink_crc, char **debuginfo_file_name)
 {
-    (void)userdata, (void)module_name, (void)base, (void)debuglink_crc;
-    char *found = NULL;
-    int fd = -1;
-    bool alternate = debuglink_file != NULL && debuglink_file[0] == '/';
-    if (alternate) {
-        /* libdwfl asks again for a dwz alternate file (.gnu_debugaltlink), whose absolute path
-         * comes as the link (a .gnu_debuglink is a bare file name); it checks its build-id */
-        fd = open(debuglink_file, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0)
-            found = xstrdup(debuglink_file);
-    } else {
-        fd = find_by_build_id(module, &found);
-        if (fd < 0)
-            fd = find_by_debuglink(module, file_name, debuglink_file, &found);
+    if (*userdata == &debug_file_found) {
+        /* the second call for a module is for the dwz alternate file (.gnu_debugaltlink) of the
+         * debug file found by the first: libdwfl's own search checks it against the build-id
+         * the debug file names (locally; debuginfod only when absent, and DEBUGINFOD_URLS is
+         * unset) and resolves a relative link from the debug file's directory */
+        return dwfl_standard_find_debuginfo(module, userdata, module_name, base, file_name,
+                                            debuglink_file, debuglink_crc, debuginfo_file_name);
     }
+    char *found = NULL;
+    int fd = find_by_build_id(module, &found);
+    if (fd < 0)
+        fd = find_by_debuglink(module, file_name, debuglink_file, &found);
     if (fd < 0)
         return -1;
+    *userdata = &debug_file_found;
+    /* the module's debug file keeps its real name, even when its copy is what is read */
     free(*debuginfo_file_name);
     *debuginfo_file_name = found;
     pthread_once(&debuginfo_cache_once, find_debuginfo_cache);
@@ -693,14 +702,13 @@ static int find_local_debuginfo(Dwfl_Module *module, void **userdata, const char
     GElf_Addr vaddr;
     int build_id_len = dwfl_module_build_id(module, &build_id, &vaddr);
     char *copy_path = NULL;
-    bool check_id = build_id_len > 0 && !alternate; /* an alternate file has its own id */
-    int copy = debuginfo_cache_open(debuginfo_cache, fd, found, check_id ? build_id : NULL,
-                                    check_id ? (size_t)build_id_len : 0, &copy_path, NULL, 0);
+    int copy =
+        debuginfo_cache_open(debuginfo_cache, fd, found, build_id_len > 0 ? build_id : NULL,
+                             build_id_len > 0 ? (size_t)build_id_len : 0, &copy_path, NULL, 0);
     if (copy < 0)
-        return fd; /* nothing to gain, or no cache: libdw reads the file itself */
+        return fd; /* nothing to gain, or not cacheable: libdw reads the file itself */
     close(fd);
-    free(*debuginfo_file_name);
-    *debuginfo_file_name = copy_path;
+    free(copy_path);
     return copy;
 }
 

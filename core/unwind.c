@@ -21,18 +21,17 @@
  *
  * Walk from a copy (2026-11-22, the default since): a stop window now holds INTERRUPT, wait,
  * GETREGSET, one process_vm_readv of up to UNWIND_STACK_COPY_BYTES from sp and DETACH; the
- * walk runs after the detach, on the copy (capture.c overlaps it with the next thread's way
- * to its stop). Same fixture, libdw, `stacktop stacks PID --no-record --format json`, 7 runs
- * interleaved per build, other engineers' jobs sharing the 2 vCPUs (load 1-5: very noisy):
- *                                  wall (median)  stop p99 (median)  stop max (range)
- *   before (walk while stopped)    132 ms         108 us             156-264 us
- *   walk while stopped, this build 112 ms         110 us             97 us-4.0 ms
- *   walk from the copy             97 ms          87 us              122 us-3.3 ms
- *   eu-stack -s -i -p              604 ms         -                  -
- * The ms outliers of all builds are threads waiting for a CPU after PTRACE_INTERRUPT (state
- * R), not the work inside the window. With bench/stacks_bench.sh (its fixture adds a thread
- * spinning on one of the 2 CPUs, so stacktop and 1000 waking threads share the other one)
- * the wall is ~250 ms for before and after alike, p99 ~60-110 us, max 4-8 ms for both.
+ * walk runs after the detach, on the copy (then overlapped with the next thread's way to its
+ * stop; since, all walks run after the last stop). Same fixture, libdw, `stacktop stacks PID
+ * --no-record --format json`, 7 runs interleaved per build, other engineers' jobs sharing the 2
+ * vCPUs (load 1-5: very noisy): wall (median)  stop p99 (median)  stop max (range) before (walk
+ * while stopped)    132 ms         108 us             156-264 us walk while stopped, this build 112
+ * ms         110 us             97 us-4.0 ms walk from the copy             97 ms          87 us
+ * 122 us-3.3 ms eu-stack -s -i -p              604 ms         -                  - The ms outliers
+ * of all builds are threads waiting for a CPU after PTRACE_INTERRUPT (state R), not the work inside
+ * the window. With bench/stacks_bench.sh (its fixture adds a thread spinning on one of the 2 CPUs,
+ * so stacktop and 1000 waking threads share the other one) the wall is ~250 ms for before and after
+ * alike, p99 ~60-110 us, max 4-8 ms for both.
  *
  * Since (second session of 2026-11-22; capture.c has the details): the walks of all copies
  * run after the last stop, the tracer sleeps in waitpid (realtime when allowed), four threads

@@ -311,6 +311,16 @@ static void line_of_test_function(const char *path, char *out, size_t length)
 
 /* ---- tests ---- */
 
+/* XDG_CACHE_HOME = the scratch path name, not made yet: no cache directory is offered. */
+static void check_missing_xdg_refused(const char *name)
+{
+    char *xdg = scratch_path(name);
+    setenv("XDG_CACHE_HOME", xdg, 1);
+    CHECK(debuginfo_cache_dir() == NULL);
+    unsetenv("XDG_CACHE_HOME");
+    free(xdg);
+}
+
 static void test_cache_dir_from_environment(void)
 {
     char *home = scratch_path("home"), *xdg = scratch_path("xdg-missing");
@@ -352,8 +362,16 @@ static void test_cache_dir_from_environment(void)
         CHECK(chown(other_home, NOBODY_UID, NOBODY_UID) == 0);
         setenv("HOME", other_home, 1);
         CHECK(debuginfo_cache_dir() == NULL);
+        /* sudo -E with the user's XDG_CACHE_HOME not made yet: not created by root there */
+        check_missing_xdg_refused("other-home/.cache");
         free(other_home);
     }
+    /* a missing XDG_CACHE_HOME inside a world-writable directory (/tmp): not used */
+    char *world = scratch_path("world-xdg");
+    CHECK(mkdir(world, 0700) == 0 && chmod(world, 01777) == 0);
+    check_missing_xdg_refused("world-xdg/cache");
+    rmdir(world);
+    free(world);
     unsetenv("HOME");
     free(expected_xdg);
     free(expected_home);
@@ -548,6 +566,52 @@ static void test_refusals(const struct subject *subject)
         CHECK_INT(errno, EPERM);
         CHECK_INT(file_count(dir), 0);
         CHECK(chown(dir, 0, 0) == 0);
+    }
+    CHECK(copy_path == NULL);
+
+    /* A source that others may write to is used but never cached: the cache is keyed by the
+     * file's own build-id, so another user's file could stand for a system library's. */
+    char *shared = scratch_path("shared-source.debug");
+    char *copy_command = xasprintf("cp '%s' '%s'", subject->compressed_path, shared);
+    CHECK(system(copy_command) == 0);
+    free(copy_command);
+    CHECK(chmod(shared, 0666) == 0);
+    int shared_fd = open(shared, O_RDONLY | O_CLOEXEC);
+    for (int owner_case = 0; owner_case < 2; owner_case++) {
+        /* case 1: another user's file, even read-only (needs root to make) */
+        if (owner_case == 1 && (geteuid() != 0 || chmod(shared, 0644) != 0 ||
+                                chown(shared, NOBODY_UID, NOBODY_UID) != 0))
+            break;
+        errno = 0;
+        CHECK_INT(debuginfo_cache_open(dir, shared_fd, shared, subject->build_id,
+                                       subject->build_id_length, &copy_path, err, sizeof err),
+                  -1);
+        CHECK_INT(errno, EPERM);
+        CHECK_INT(file_count(dir), 0);
+    }
+    close(shared_fd);
+    unlink(shared);
+    free(shared);
+
+    /* A cache path through a directory others may write to, below which a component is not
+     * ours (as /tmp/NAME made by someone else): refused, nothing written through it. */
+    if (geteuid() == 0) {
+        char *world = scratch_path("world");
+        char *planted = scratch_path("world/planted");
+        char *through = scratch_path("world/planted/cache");
+        CHECK(mkdir(world, 0700) == 0 && chmod(world, 01777) == 0);
+        CHECK(mkdir(planted, 0700) == 0 && chown(planted, NOBODY_UID, NOBODY_UID) == 0);
+        CHECK(chmod(planted, 0777) == 0); /* so that the cache directory can be made in it */
+        errno = 0;
+        CHECK_INT(cache_open(subject, through, &copy_path, NULL), -1);
+        CHECK_INT(errno, EPERM);
+        CHECK(!exists(through) || file_count(through) == 0);
+        char *cleanup = xasprintf("rm -rf '%s'", world);
+        CHECK(system(cleanup) == 0);
+        free(cleanup);
+        free(through);
+        free(planted);
+        free(world);
     }
     CHECK(copy_path == NULL);
     free(dir);
