@@ -93,6 +93,7 @@ struct capture_job {
     struct unwind_session *session;        /* left by the worker for the walks of the copies,
                                               which run once it has exited (NULL: none) */
     struct held_thread *held;              /* per thread of out, left with session */
+    bool late_seized;                      /* threads that never stopped are still seized */
 };
 
 /* A thread held by the worker between its seize and its detach. */
@@ -754,8 +755,10 @@ static void capture_one_by_one(struct capture_job *job, struct unwind_session *s
         bool launching = next < out->thread_count && job->fatal_errno == 0;
         if (!launching && late_give_up_ns == 0)
             late_give_up_ns = attach_now_ns() + (int64_t)CAPTURE_LATE_STOP_WAIT_MS * 1000000;
-        if (flight.count == 0 && (flight.late == 0 || attach_now_ns() >= late_give_up_ns))
+        if (flight.count == 0 && (flight.late == 0 || attach_now_ns() >= late_give_up_ns)) {
+            job->late_seized = flight.late > 0;
             break;
+        }
 
         enum attach_wait_result result;
         struct attach_stop stop;
@@ -849,6 +852,19 @@ static void warm_caches(struct capture_job *job, struct unwind_session *session)
     }
 }
 
+/* Walks the copies and frees what the worker left (idempotent). */
+static void walk_and_free(struct capture_job *job)
+{
+    if (job->session == NULL)
+        return;
+    unwind_copies(job, job->session, job->held);
+    arena_free(&job->arena);
+    free(job->held);
+    unwind_session_free(job->session);
+    job->session = NULL;
+    job->held = NULL;
+}
+
 /* The worker thread: the tracer. Everything it seized is released when it returns. */
 static void *capture_worker(void *arg)
 {
@@ -881,11 +897,14 @@ static void *capture_worker(void *arg)
     if (job->options->consistent)
         release_late_threads(held, out->thread_count);
     attach_tracer_end(&tracer);
-    /* the copies are walked once this thread has exited (unwind_copies, by the caller): the
-     * kernel then detaches whatever is still seized (threads that never stopped), so a late
-     * thread cannot sit in a stop while 1000 stacks are walked */
     job->session = session;
     job->held = held;
+    /* With threads still seized that never stopped (late), the copies are walked once this
+     * thread has exited (walk_and_free, by the caller): the kernel then detaches them, so none
+     * can sit in a stop while 1000 stacks are walked. Otherwise here, where the copies are
+     * still in this CPU's caches (measured ~3 ms faster for 1000 threads). */
+    if (!job->late_seized)
+        walk_and_free(job);
     return NULL;
 }
 
@@ -1185,12 +1204,7 @@ int capture_process(pid_t pid, const struct capture_options *options_in, struct 
     pthread_join(worker, NULL);
     free(hints);
     hints = NULL;
-    if (job.session != NULL) {
-        unwind_copies(&job, job.session, job.held);
-        arena_free(&job.arena);
-        free(job.held);
-        unwind_session_free(job.session);
-    }
+    walk_and_free(&job);
 
     if (job.fatal_errno == EPERM) {
         explain_permission(pid, err, errlen);
