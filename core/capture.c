@@ -48,6 +48,7 @@
 #define CAPTURE_FRAMES_PER_PC       16 /* most frames (inline chain) taken for one PC */
 #define CAPTURE_WARM_WALKS          16 /* distinct user PCs walked before the first stop */
 #define CAPTURE_IN_FLIGHT           4  /* threads interrupted at once in the default mode */
+#define CAPTURE_DRAIN_MAX           16 /* stop reports taken at once before handling them */
 
 /* Names of the unwinders, indexed by enum capture_unwinder. */
 static const char *const unwinder_names[] = {
@@ -685,7 +686,7 @@ static void flight_expire(struct capture_job *job, struct flight *flight)
 static void take_stopped(struct capture_job *job, struct unwind_session *session,
                          struct flight *flight, struct held_thread *held,
                          enum attach_wait_result result, const struct attach_stop *stop,
-                         bool woken_by_stop)
+                         bool woken_by_stop, int64_t pending_since_ns)
 {
     struct capture_thread *thread = held->thread;
     if (held->late) {
@@ -707,10 +708,10 @@ static void take_stopped(struct capture_job *job, struct unwind_session *session
         /* a realtime tracer asleep in waitpid is woken by the stop itself and preempts any
          * ordinary thread: the stop happened a wake-up latency (microseconds) ago */
         held->window_start_ns = held->seen_ns;
-    } else if (flight->clear_ns > held->window_start_ns) {
+    } else if (pending_since_ns > held->window_start_ns) {
         /* reported at once: it stopped after the last moment no stop was pending (and after
          * its interrupt), and may have waited for the tracer since */
-        held->window_start_ns = flight->clear_ns;
+        held->window_start_ns = pending_since_ns;
     }
     if (!job->unwind_while_stopped && stop_copy(session, held, &held->regs) == 0) {
         stop_end(held);
@@ -723,6 +724,28 @@ static void take_stopped(struct capture_job *job, struct unwind_session *session
     stop_end(held);
     if (thread->pc_count > 0)
         job->captured++;
+}
+
+/* One report of waitpid about a seized thread. */
+struct stop_report {
+    pid_t tid;                      /* the thread; 0 none, -1 none left to wait for */
+    enum attach_wait_result result; /* stopped or exited */
+    struct attach_stop stop;        /* how it stopped */
+};
+
+/* Hands one report to take_stopped; a stop of a thread we do not hold (a tid taken over by an
+ * execve) is let go at once, its signal handed back. */
+static void handle_report(struct capture_job *job, struct unwind_session *session,
+                          struct flight *flight, struct held_thread *held,
+                          const struct stop_report *report, bool woken_by_stop,
+                          int64_t pending_since_ns)
+{
+    struct held_thread *reported = held_of(job, held, report->tid);
+    if (reported != NULL && reported->seized)
+        take_stopped(job, session, flight, reported, report->result, &report->stop, woken_by_stop,
+                     pending_since_ns);
+    else if (report->result == ATTACH_WAIT_STOPPED)
+        attach_detach(report->tid, &report->stop);
 }
 
 /* The default mode: "stop one thread, copy what is needed, resume it" (DESIGN.md), with up
@@ -760,37 +783,55 @@ static void capture_one_by_one(struct capture_job *job, struct unwind_session *s
             break;
         }
 
-        enum attach_wait_result result;
-        struct attach_stop stop;
-        bool woken = false; /* reported by a wait that slept until the stop */
-        int64_t before_poll = attach_now_ns();
-        pid_t tid = attach_wait_any(0, &result, &stop, NULL);
-        if (tid == 0) {
-            flight.clear_ns = before_poll; /* nothing was stopped unseen then */
-            tid = attach_wait_any(flight_deadline(job, &flight, late_give_up_ns), &result, &stop,
-                                  &woken);
+        /* every stop reported now is drained before any is handled: each happened after the
+         * last moment none was pending (flight.clear_ns), and the empty poll that ends the
+         * drain is that moment for the next ones, which so never inherit, in a burst of
+         * stops, the time spent on this batch's predecessors */
+        struct stop_report batch[CAPTURE_DRAIN_MAX];
+        size_t reported = 0;
+        int64_t drained_ns = -1; /* when the drain found nothing more; -1: it did not */
+        bool gone = false;       /* ECHILD: nothing seized any more */
+        while (reported < CAPTURE_DRAIN_MAX) {
+            int64_t before_poll = attach_now_ns();
+            struct stop_report *report = &batch[reported];
+            report->tid = attach_wait_any(0, &report->result, &report->stop, NULL);
+            if (report->tid == 0)
+                drained_ns = before_poll;
+            gone = report->tid < 0;
+            if (report->tid <= 0)
+                break;
+            reported++;
         }
-        if (tid < 0) { /* nothing seized any more */
+        for (size_t i = 0; i < reported; i++)
+            handle_report(job, session, &flight, held, &batch[i], false, flight.clear_ns);
+        if (drained_ns >= 0)
+            flight.clear_ns = drained_ns;
+        if (reported > 0)
+            continue;
+        if (gone) {
             for (size_t i = 0; i < flight.count; i++) {
                 flight.held[i]->seized = false;
                 thread_error(flight.held[i]->thread, "exited");
             }
             break;
         }
-        if (tid == 0) {
+
+        /* nothing pending: asleep until a stop (or a deadline) */
+        struct stop_report woke;
+        bool woken = false; /* reported by a wait that slept until the stop */
+        woke.tid = attach_wait_any(flight_deadline(job, &flight, late_give_up_ns), &woke.result,
+                                   &woke.stop, &woken);
+        if (woke.tid == 0) {
             flight_expire(job, &flight);
             continue;
         }
+        if (woke.tid < 0)
+            continue; /* the next drain finds out (ECHILD) */
         /* a realtime tracer was woken by the first stop after it fell asleep: whatever else
          * stopped meanwhile stopped after that (the next reports are measured from here) */
         if (woken && job->realtime)
             flight.clear_ns = attach_now_ns();
-        struct held_thread *reported = held_of(job, held, tid);
-        if (reported != NULL && reported->seized)
-            take_stopped(job, session, &flight, reported, result, &stop, woken && job->realtime);
-        else if (result == ATTACH_WAIT_STOPPED)
-            attach_detach(tid, &stop); /* not one we hold (a tid taken over by an execve):
-                                          let it go at once, its signal handed back */
+        handle_report(job, session, &flight, held, &woke, woken && job->realtime, flight.clear_ns);
     }
 }
 
