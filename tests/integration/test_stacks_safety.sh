@@ -43,10 +43,13 @@ progress() { awk '/^progress/ { print $2 }' "$gap_file" 2>/dev/null; }
 if command -v strace >/dev/null; then
     log="$ST_TMP/strace.log"
     rc=0
-    # LeakSanitizer cannot run under ptrace: leaks are checked by the other runs
+    # LeakSanitizer cannot run under ptrace: leaks are checked by the other runs.
+    # -ff: one file per thread, so that no call is split in "<unfinished ...>" and
+    # "<... resumed>" halves by another thread's (the capture's tick signal interrupts waits).
     ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0" \
-        strace -f -e trace=ptrace,kill,tgkill,tkill,process_vm_writev -o "$log" \
-        "$STACKTOP" stacks "$target" >"$out" 2>"$err" </dev/null || rc=$?
+        strace -ff -e trace=ptrace,kill,tgkill,tkill,process_vm_writev -e signal=none \
+        -o "$log.part" "$STACKTOP" stacks "$target" >"$out" 2>"$err" </dev/null || rc=$?
+    cat "$log.part".* >"$log" 2>/dev/null
     [ "$rc" = 0 ] || st_fail "stacktop stacks under strace: exit status $rc: $(head -c 2000 "$err")"
     grep -q 'PTRACE_SEIZE' "$log" || st_fail "strace saw no PTRACE_SEIZE (is strace working?)"
     if grep -qE 'PTRACE_ATTACH|PTRACE_POKE|EXITKILL|process_vm_writev\(' "$log"; then
@@ -58,8 +61,8 @@ if command -v strace >/dev/null; then
         st_soft_fail "a signal was sent to the target: $(grep -E 'kill\(' "$log" | head -3)"
     fi
     # every seized thread was detached
-    seized=$(grep -c 'PTRACE_SEIZE, [0-9]*, NULL, 0) = 0' "$log")
-    detached=$(grep -c 'PTRACE_DETACH.* = 0' "$log")
+    seized=$(grep -cE 'PTRACE_SEIZE, [0-9]+, NULL, 0\) += 0' "$log")
+    detached=$(grep -cE 'PTRACE_DETACH.*\) += 0' "$log")
     [ "$seized" = "$detached" ] ||
         st_soft_fail "$seized threads seized but $detached detached: $(grep -E 'SEIZE|DETACH' "$log" | tail -5)"
 else
