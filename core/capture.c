@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -71,6 +72,8 @@ struct copy_arena {
     size_t chunk_capacity;  /* allocated entries in chunks */
     size_t used;            /* bytes handed out from the current chunk */
     size_t size;            /* size of the current chunk */
+    size_t *sizes;          /* size of every chunk (to unmap it); 0: from xmalloc */
+    size_t sizes_capacity;  /* allocated entries in sizes */
 };
 
 /* What the worker thread needs and reports. */
@@ -519,17 +522,51 @@ static int stop_copy(struct unwind_session *session, struct held_thread *held,
     return unwind_copy_stack(session, regs);
 }
 
-#define COPY_ARENA_CHUNK (1024 * 1024) /* bytes of one arena chunk (or one larger copy) */
+#define COPY_ARENA_CHUNK (2u * 1024 * 1024) /* bytes of one arena chunk: one huge page */
+
+/* Maps one chunk of size bytes (a multiple of COPY_ARENA_CHUNK), backed by huge pages where
+ * the kernel allows and populated at once: 4.5 MB of copies for 1000 threads otherwise cost a
+ * page fault every 4 KB inside the stop loop (~2 us each in a VM). NULL when out of memory. */
+static unsigned char *arena_map(size_t size)
+{
+    size_t span = size + COPY_ARENA_CHUNK;
+    unsigned char *raw =
+        mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    uintptr_t aligned =
+        ((uintptr_t)raw + COPY_ARENA_CHUNK - 1) & ~(uintptr_t)(COPY_ARENA_CHUNK - 1);
+    unsigned char *chunk = (unsigned char *)aligned;
+    if (chunk > raw)
+        munmap(raw, (size_t)(chunk - raw));
+    size_t tail = (size_t)(raw + span - (chunk + size));
+    if (tail > 0)
+        munmap(chunk + size, tail);
+#ifdef MADV_HUGEPAGE
+    madvise(chunk, size, MADV_HUGEPAGE);
+#endif
+#ifdef MADV_POPULATE_WRITE
+    madvise(chunk, size, MADV_POPULATE_WRITE);
+#endif
+    return chunk;
+}
 
 /* Hands out length bytes of the arena (unwind_take_stack_copy's allocator). */
 static unsigned char *arena_alloc(void *context, size_t length)
 {
     struct copy_arena *arena = context;
     if (arena->chunk_count == 0 || arena->size - arena->used < length) {
-        size_t size = length > COPY_ARENA_CHUNK ? length : COPY_ARENA_CHUNK;
+        size_t size = (length + COPY_ARENA_CHUNK - 1) / COPY_ARENA_CHUNK * COPY_ARENA_CHUNK;
+        unsigned char *chunk = arena_map(size);
+        bool mapped = chunk != NULL;
+        if (!mapped)
+            chunk = xmalloc(size); /* xmalloc reports running out of memory */
         xgrow((void **)&arena->chunks, &arena->chunk_capacity, arena->chunk_count + 1,
               sizeof *arena->chunks);
-        arena->chunks[arena->chunk_count++] = xmalloc(size);
+        xgrow((void **)&arena->sizes, &arena->sizes_capacity, arena->chunk_count + 1,
+              sizeof *arena->sizes);
+        arena->sizes[arena->chunk_count] = mapped ? size : 0;
+        arena->chunks[arena->chunk_count++] = chunk;
         arena->size = size;
         arena->used = 0;
     }
@@ -538,12 +575,17 @@ static unsigned char *arena_alloc(void *context, size_t length)
     return bytes;
 }
 
-/* Frees every chunk of the arena (the copies in it are gone). */
+/* Unmaps every chunk of the arena (the copies in it are gone). */
 static void arena_free(struct copy_arena *arena)
 {
-    for (size_t i = 0; i < arena->chunk_count; i++)
-        free(arena->chunks[i]);
+    for (size_t i = 0; i < arena->chunk_count; i++) {
+        if (arena->sizes[i] == 0)
+            free(arena->chunks[i]);
+        else
+            munmap(arena->chunks[i], arena->sizes[i]);
+    }
     free(arena->chunks);
+    free(arena->sizes);
     memset(arena, 0, sizeof *arena);
 }
 
