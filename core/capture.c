@@ -497,16 +497,18 @@ static void stop_unwind(struct unwind_session *session, struct held_thread *held
     }
     if (thread->syscall == -2)
         syscall_from_registers(thread, &regs);
+    uint64_t pcs[CAPTURE_MAX_FRAMES];
+    bool is_return[CAPTURE_MAX_FRAMES];
     struct unwind_output output = {
-        .pcs = thread->pcs,
-        .pc_is_return = thread->pc_is_return,
+        .pcs = pcs,
+        .pc_is_return = is_return,
         .capacity = CAPTURE_MAX_FRAMES,
         .count = 0,
     };
     char err[160];
     if (unwind_thread(session, thread->tid, &regs, others_stopped, &output, err, sizeof err) != 0)
         snprintf(thread->error, sizeof thread->error, "%s", err);
-    thread->pc_count = output.count;
+    capture_thread_set_pcs(thread, pcs, is_return, output.count);
 }
 
 /* Takes what the unwind needs while the thread is stopped: its registers and the top of its
@@ -593,9 +595,11 @@ static void arena_free(struct copy_arena *arena)
 static void unwind_copied(struct unwind_session *session, struct held_thread *held)
 {
     struct capture_thread *thread = held->thread;
+    uint64_t pcs[CAPTURE_MAX_FRAMES];
+    bool is_return[CAPTURE_MAX_FRAMES];
     struct unwind_output output = {
-        .pcs = thread->pcs,
-        .pc_is_return = thread->pc_is_return,
+        .pcs = pcs,
+        .pc_is_return = is_return,
         .capacity = CAPTURE_MAX_FRAMES,
         .count = 0,
     };
@@ -603,7 +607,7 @@ static void unwind_copied(struct unwind_session *session, struct held_thread *he
     if (unwind_thread_from_copy(session, thread->tid, &held->regs, &held->copy, &output, err,
                                 sizeof err) != 0)
         snprintf(thread->error, sizeof thread->error, "%s", err);
-    thread->pc_count = output.count;
+    capture_thread_set_pcs(thread, pcs, is_return, output.count);
     held->copy.bytes = NULL;
 }
 
@@ -1137,9 +1141,11 @@ static uint64_t stack_hash(const struct capture_thread *thread)
 /* Do two threads have the same raw stack? */
 static bool same_pcs(const struct capture_thread *a, const struct capture_thread *b)
 {
-    return a->pc_count == b->pc_count &&
-           memcmp(a->pcs, b->pcs, a->pc_count * sizeof a->pcs[0]) == 0 &&
-           memcmp(a->pc_is_return, b->pc_is_return, a->pc_count * sizeof a->pc_is_return[0]) == 0;
+    if (a->pc_count != b->pc_count)
+        return false;
+    return a->pc_count == 0 ||
+           (memcmp(a->pcs, b->pcs, a->pc_count * sizeof a->pcs[0]) == 0 &&
+            memcmp(a->pc_is_return, b->pc_is_return, a->pc_count * sizeof a->pc_is_return[0]) == 0);
 }
 
 /* Resolves every thread's PCs into frames (every thread runs again by now). */
@@ -1324,12 +1330,34 @@ free_result:
     return -1;
 }
 
+void capture_thread_set_pcs(struct capture_thread *thread, const uint64_t *pcs,
+                            const bool *is_return, size_t count)
+{
+    free(thread->pcs);
+    thread->pcs = NULL;
+    thread->pc_is_return = NULL;
+    thread->pc_count = 0;
+    if (count > CAPTURE_MAX_FRAMES)
+        count = CAPTURE_MAX_FRAMES;
+    if (count == 0)
+        return;
+    /* one block: the PCs, then their flags */
+    unsigned char *block = xmalloc(count * (sizeof *pcs + sizeof *is_return));
+    thread->pcs = (uint64_t *)block;
+    thread->pc_is_return = (bool *)(block + count * sizeof *pcs);
+    memcpy(thread->pcs, pcs, count * sizeof *pcs);
+    memcpy(thread->pc_is_return, is_return, count * sizeof *is_return);
+    thread->pc_count = count;
+}
+
 void capture_result_free(struct capture_result *result)
 {
     if (result == NULL)
         return;
-    for (size_t i = 0; i < result->thread_count; i++)
+    for (size_t i = 0; i < result->thread_count; i++) {
         free(result->threads[i].frames);
+        free(result->threads[i].pcs);
+    }
     free(result->threads);
     if (result->symbolizer != NULL)
         symbolizer_free(result->symbolizer);

@@ -53,34 +53,37 @@ struct capture_frame {
 
 /* One thread, as captured. */
 struct capture_thread {
-    pid_t tid;                             /* thread id */
-    char name[64];                         /* thread name (comm), raw */
-    char state;                            /* state letter before the capture (R S D T t Z ...) */
-    char wchan[64];                        /* kernel wait channel, "" if none */
-    long syscall;                          /* /proc/TID/syscall: number, -1 running in user space,
-                                              -2 unknown/unreadable */
-    uint64_t syscall_args[6];              /* its arguments (futex address is args[0]) */
-    uint64_t cpu_ticks;                    /* utime + stime of the thread, clock ticks */
-    uint64_t pcs[CAPTURE_MAX_FRAMES];      /* raw PCs, innermost first */
-    size_t pc_count;                       /* entries in pcs */
-    bool pc_is_return[CAPTURE_MAX_FRAMES]; /* per PC: a return address (every frame but the
-                                              innermost and those at a signal frame), so a
-                                              lookup uses pc - 1 */
-    struct capture_frame *frames;          /* symbolized frames (inline frames expanded),
-                                              innermost first; filled after resuming */
-    size_t frame_count;                    /* entries in frames */
-    int64_t stop_ns;                       /* how long this thread was stopped: from the
-                                              latest moment it was known not to be stopped
-                                              yet (its PTRACE_INTERRUPT at the earliest) to
-                                              the return of PTRACE_DETACH; -1 if never */
-    int64_t to_stop_ns;                    /* from PTRACE_INTERRUPT until its stop was seen:
-                                              mostly the wait for a CPU to run into the
-                                              stop (it is runnable, not stopped, meanwhile);
-                                              -1 if never stopped */
-    bool was_stopped;                      /* it was in state T before: left stopped */
-    bool is_kernel_thread;                 /* no user space: no stack to take */
-    char error[160];                       /* "" when captured; else why not ("exited", "did not
-                                              stop within 10 ms (state D)", ...) */
+    pid_t tid;                    /* thread id */
+    char name[64];                /* thread name (comm), raw */
+    char state;                   /* state letter before the capture (R S D T t Z ...) */
+    char wchan[64];               /* kernel wait channel, "" if none */
+    long syscall;                 /* /proc/TID/syscall: number, -1 running in user space,
+                                     -2 unknown/unreadable */
+    uint64_t syscall_args[6];     /* its arguments (futex address is args[0]) */
+    uint64_t cpu_ticks;           /* utime + stime of the thread, clock ticks */
+    uint64_t *pcs;                /* raw PCs, innermost first (pc_count entries,
+                                     at most CAPTURE_MAX_FRAMES; one malloc'd block
+                                     with pc_is_return, set with
+                                     capture_thread_set_pcs; NULL when none) */
+    size_t pc_count;              /* entries in pcs */
+    bool *pc_is_return;           /* per PC: a return address (every frame but the
+                                     innermost and those at a signal frame), so a
+                                     lookup uses pc - 1; inside the pcs block */
+    struct capture_frame *frames; /* symbolized frames (inline frames expanded),
+                                     innermost first; filled after resuming */
+    size_t frame_count;           /* entries in frames */
+    int64_t stop_ns;              /* how long this thread was stopped: from the
+                                     latest moment it was known not to be stopped
+                                     yet (its PTRACE_INTERRUPT at the earliest) to
+                                     the return of PTRACE_DETACH; -1 if never */
+    int64_t to_stop_ns;           /* from PTRACE_INTERRUPT until its stop was seen:
+                                     mostly the wait for a CPU to run into the
+                                     stop (it is runnable, not stopped, meanwhile);
+                                     -1 if never stopped */
+    bool was_stopped;             /* it was in state T before: left stopped */
+    bool is_kernel_thread;        /* no user space: no stack to take */
+    char error[160];              /* "" when captured; else why not ("exited", "did not
+                                     stop within 10 ms (state D)", ...) */
 };
 
 /* Summary of every stop window of one capture. */
@@ -127,6 +130,11 @@ struct capture_options {
  * descendants may be traced)", "process 123 is a kernel thread: it has no user stack". */
 int capture_process(pid_t pid, const struct capture_options *options, struct capture_result *out,
                     char *err, size_t errlen);
+
+/* Replaces thread's PCs with a copy of the count first of pcs and is_return (count is capped
+ * at CAPTURE_MAX_FRAMES; 0 leaves none). Freed by capture_result_free. */
+void capture_thread_set_pcs(struct capture_thread *thread, const uint64_t *pcs,
+                            const bool *is_return, size_t count);
 
 void capture_result_free(struct capture_result *result);
 

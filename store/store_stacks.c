@@ -986,8 +986,10 @@ static int store_stacks_thread_frames(struct store *store, struct store_stacks_r
 /* Frees what store_load_stacks() allocated in out (not the strings). */
 static void store_stacks_release_capture(struct capture_result *out)
 {
-    for (size_t i = 0; i < out->thread_count; i++)
+    for (size_t i = 0; i < out->thread_count; i++) {
         free(out->threads[i].frames);
+        free(out->threads[i].pcs);
+    }
     free(out->threads);
     memset(out, 0, sizeof *out);
 }
@@ -1032,12 +1034,15 @@ static int store_stacks_load_threads(struct store *store, struct store_stacks_re
         t->was_stopped = sqlite3_column_int64(stmt, 8) != 0;
         t->is_kernel_thread = sqlite3_column_int64(stmt, 9) != 0;
         store_column_copy(stmt, 10, t->error, sizeof t->error);
-        t->pc_count =
-            store_stacks_column_u64s(stmt, 12, t->pcs, sizeof t->pcs[0], CAPTURE_MAX_FRAMES);
+        uint64_t pcs[CAPTURE_MAX_FRAMES];
+        bool is_return[CAPTURE_MAX_FRAMES] = {false};
+        size_t pc_count =
+            store_stacks_column_u64s(stmt, 12, pcs, sizeof pcs[0], CAPTURE_MAX_FRAMES);
         const unsigned char *flags = sqlite3_column_blob(stmt, 14);
         size_t flag_count = flags ? (size_t)sqlite3_column_bytes(stmt, 14) : 0;
-        for (size_t i = 0; i < t->pc_count && i < flag_count; i++)
-            t->pc_is_return[i] = flags[i] != 0;
+        for (size_t i = 0; i < pc_count && i < flag_count; i++)
+            is_return[i] = flags[i] != 0;
+        capture_thread_set_pcs(t, pcs, is_return, pc_count);
         if (sqlite3_column_type(stmt, 11) != SQLITE_NULL &&
             store_stacks_thread_frames(store, r, stmt, sqlite3_column_int64(stmt, 11), t, err,
                                        errlen) < 0) {
