@@ -222,14 +222,20 @@ static void syscall_from_registers(struct capture_thread *thread,
     memcpy(thread->syscall_args, regs->syscall_args, sizeof thread->syscall_args);
 }
 
-/* Fills name, state, cpu_ticks, wchan and, with_syscall, the system call (and hint, when not
- * NULL) of one thread from /proc (task_dir: open_task_dir). Returns -1 when the thread is gone. The
- * default mode takes the system call from the registers at the stop instead
+/* Which optional facts read_thread_facts reads (name, state and CPU time always). */
+enum thread_fact {
+    FACT_WCHAN = 1 << 0,   /* the kernel wait channel (/proc/TID/wchan) */
+    FACT_SYSCALL = 1 << 1, /* the system call (/proc/TID/syscall) */
+};
+
+/* Fills name, state, cpu_ticks and, as facts (enum thread_fact) asks, wchan and the system call
+ * (and hint, when not NULL) of one thread from /proc (task_dir: open_task_dir). Returns -1 when
+ * the thread is gone. The default mode takes the system call from the registers at the stop instead
  * (syscall_from_registers): the same values the kernel would print in /proc/TID/syscall, at the
  * instant of the stack, for one file read less per thread (~4 us each, a visible share with 1000
  * threads). */
 static int read_thread_facts(int task_dir, struct capture_thread *thread, struct syscall_hint *hint,
-                             bool with_syscall)
+                             unsigned facts)
 {
     struct syscall_hint unused;
     char path[48], buf[1024];
@@ -248,13 +254,15 @@ static int read_thread_facts(int task_dir, struct capture_thread *thread, struct
     thread->cpu_ticks = stat.utime_ticks + stat.stime_ticks;
     thread->is_kernel_thread = (stat.flags & PROCFS_PF_KTHREAD) != 0;
 
-    snprintf(path + prefix, room, "wchan");
-    len = read_small_file_at(task_dir, path, buf, sizeof buf);
-    if (len >= 0)
-        procfs_parse_wchan(buf, (size_t)len, thread->wchan, sizeof thread->wchan);
+    if (facts & FACT_WCHAN) {
+        snprintf(path + prefix, room, "wchan");
+        len = read_small_file_at(task_dir, path, buf, sizeof buf);
+        if (len >= 0)
+            procfs_parse_wchan(buf, (size_t)len, thread->wchan, sizeof thread->wchan);
+    }
 
     snprintf(path + prefix, room, "syscall");
-    if (with_syscall && read_small_file_at(task_dir, path, buf, sizeof buf) >= 0)
+    if ((facts & FACT_SYSCALL) && read_small_file_at(task_dir, path, buf, sizeof buf) >= 0)
         parse_syscall(buf, thread, hint != NULL ? hint : &unused);
     return 0;
 }
@@ -414,7 +422,7 @@ static char current_state(pid_t pid, pid_t tid)
     memset(&probe, 0, sizeof probe);
     probe.tid = tid;
     int task_dir = open_task_dir(pid);
-    int read = read_thread_facts(task_dir, &probe, NULL, false);
+    int read = read_thread_facts(task_dir, &probe, NULL, 0);
     if (task_dir >= 0)
         close(task_dir);
     if (read != 0)
@@ -1033,7 +1041,7 @@ static void compute_stop_stats(struct capture_result *out)
 }
 
 /* Lists the threads that were not there at the start, as entries with an error. */
-static void add_new_threads(struct capture_result *out)
+static void add_new_threads(struct capture_result *out, unsigned facts)
 {
     pid_t *tids;
     size_t count = list_tids(out->pid, &tids);
@@ -1051,7 +1059,7 @@ static void add_new_threads(struct capture_result *out)
         thread->stop_ns = thread->to_stop_ns = -1;
         if (task_dir < 0)
             task_dir = open_task_dir(out->pid);
-        read_thread_facts(task_dir, thread, NULL, true);
+        read_thread_facts(task_dir, thread, NULL, facts | FACT_SYSCALL);
         thread_error(thread, "appeared during the capture");
         added++;
     }
@@ -1255,12 +1263,14 @@ int capture_process(pid_t pid, const struct capture_options *options_in, struct 
     /* walks inside the stop windows want warm caches, hence the /proc hints of where each
      * thread blocks; otherwise the registers at the stop tell the system call */
     bool with_syscall = options.consistent || unwind_while_stopped;
+    /* the wait channel only when something shows it (see capture_options.skip_wchan) */
+    unsigned facts = (options.skip_wchan ? 0u : FACT_WCHAN) | (with_syscall ? FACT_SYSCALL : 0u);
     int task_dir = open_task_dir(pid);
     for (size_t i = 0; i < count; i++) {
         struct capture_thread *thread = &out->threads[i];
         thread->tid = tids[i];
         thread->stop_ns = thread->to_stop_ns = -1;
-        if (read_thread_facts(task_dir, thread, &hints[i], with_syscall) != 0)
+        if (read_thread_facts(task_dir, thread, &hints[i], facts) != 0)
             thread_error(thread, "exited");
         else if (thread->state == 'Z' || thread->state == 'X')
             thread_error(thread, "exited");
@@ -1310,7 +1320,7 @@ int capture_process(pid_t pid, const struct capture_options *options_in, struct 
         }
         snprintf(out->note, sizeof out->note, "process exited during the capture: partial result");
     } else {
-        add_new_threads(out);
+        add_new_threads(out, facts & FACT_WCHAN);
     }
     read_missing_syscalls(out);
     compute_stop_stats(out);

@@ -119,6 +119,10 @@ struct capture_options {
     bool consistent;                /* stop all threads, unwind, resume all */
     int stop_deadline_ms;           /* give up on a thread that does not stop in time (10) */
     bool symbolize;                 /* fill frames (true for every user-facing use) */
+    bool skip_wchan;                /* leave every thread's wchan "": /proc/TID/wchan is not
+                                       read (~5 us a thread) when nothing will show it (the
+                                       text and JSON outputs have no wchan; the console and
+                                       the session file do) */
     struct symbolizer *symbolizer;  /* optional: a caller-owned symbolizer to reuse (its cache
                                        spans captures; it must outlive the result); NULL:
                                        the capture makes one that the result owns */

@@ -90,6 +90,8 @@ int stacks_command_run(const struct options *options, int argc, char **argv)
         .consistent = options->consistent,
         .stop_deadline_ms = 10,
         .symbolize = true,
+        /* wchan is shown by the console and kept in the session file, not printed */
+        .skip_wchan = options->no_record,
     };
     struct stacks_snapshot snapshot;
     if (stacks_snapshot_take(pid, &capture_options, (enum stacks_grouping)grouping, &snapshot, err,

@@ -275,6 +275,28 @@ static void test_symbolized(pid_t pid)
     capture_result_free(&result);
 }
 
+/* wchan is read unless skip_wchan: a thread asleep in nanosleep has one, and none is read
+ * (all "") when skipped. */
+static void test_wchan(pid_t pid)
+{
+    for (int skip = 0; skip <= 1; skip++) {
+        struct capture_options options = {.stop_deadline_ms = 50, .skip_wchan = skip == 1};
+        struct capture_result result;
+        char err[512] = "";
+        CHECK(capture_process(pid, &options, &result, err, sizeof err) == 0);
+        size_t asleep = 0, with_wchan = 0;
+        for (size_t i = 0; i < result.thread_count; i++) {
+            if (result.threads[i].state == 'S')
+                asleep++;
+            if (result.threads[i].wchan[0] != '\0')
+                with_wchan++;
+        }
+        CHECK(asleep > 0);
+        CHECK_INT(with_wchan, skip ? 0 : asleep);
+        capture_result_free(&result);
+    }
+}
+
 /* memory_reader_copy_stack: one read, cut at the first unreadable page; reads inside are
  * served from the copy (the memory as it was), reads of writable memory outside are counted. */
 static void test_stack_copy(void)
@@ -369,6 +391,7 @@ int main(void)
     test_copy_matches_stopped_walk(fixture.pid);
     test_stopped_target_stays_stopped(fixture.pid);
     test_symbolized(fixture.pid);
+    test_wchan(fixture.pid);
     fixture_stop(&fixture);
     return CHECK_DONE();
 }
