@@ -219,6 +219,7 @@ int attach_get_registers(pid_t tid, struct attach_registers *out)
     out->dwarf[14] = regs.r14;
     out->dwarf[15] = regs.r15;
     out->dwarf[16] = regs.rip;
+    out->thread_pointer = regs.fs_base;
     out->syscall_nr = (int64_t)regs.orig_rax;
     out->syscall_args[0] = regs.rdi;
     out->syscall_args[1] = regs.rsi;

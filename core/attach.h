@@ -32,6 +32,9 @@ struct attach_registers {
                                  (interrupted, to be restarted), -1 when none: what
                                  /proc/TID/syscall shows, from the same saved registers */
     uint64_t syscall_args[6]; /* its arguments: rdi rsi rdx r10 r8 r9 */
+    uint64_t thread_pointer;  /* fs_base: the thread's descriptor (glibc and musl put it, with
+                                 the static TLS below it, at the top of a thread's stack
+                                 mapping, above every frame) */
 };
 
 /* How a thread ended up stopped. */

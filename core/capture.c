@@ -532,54 +532,46 @@ static int stop_copy(struct unwind_session *session, struct held_thread *held,
     return unwind_copy_stack(session, regs);
 }
 
-#define COPY_ARENA_CHUNK (2u * 1024 * 1024) /* bytes of one arena chunk: one huge page */
+#define COPY_ARENA_GROW (256u * 1024) /* bytes of a chunk added when the reserve runs out */
+#define COPY_ARENA_GUESS                                                                           \
+    (2560u) /* bytes reserved per thread before the stops: a thread                                \
+               blocked in libc needs ~2 KB of stack copied */
 
-/* Maps one chunk of size bytes (a multiple of COPY_ARENA_CHUNK), backed by huge pages where
- * the kernel allows and populated at once: 4.5 MB of copies for 1000 threads otherwise cost a
- * page fault every 4 KB inside the stop loop (~2 us each in a VM). NULL when out of memory. */
+/* Maps size bytes populated at once: a page fault every 4 KB while copying (~2 us each in a
+ * VM) costs more than populating (~1.2 us a page here). No huge pages: a fresh 2 MB page took
+ * 6-30 ms now and then on this VM (the host backing it), in the middle of a stop. NULL when
+ * out of memory. */
 static unsigned char *arena_map(size_t size)
 {
-    size_t span = size + COPY_ARENA_CHUNK;
-    unsigned char *raw =
-        mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (raw == MAP_FAILED)
-        return NULL;
-    uintptr_t aligned =
-        ((uintptr_t)raw + COPY_ARENA_CHUNK - 1) & ~(uintptr_t)(COPY_ARENA_CHUNK - 1);
-    unsigned char *chunk = (unsigned char *)aligned;
-    if (chunk > raw)
-        munmap(raw, (size_t)(chunk - raw));
-    size_t tail = (size_t)(raw + span - (chunk + size));
-    if (tail > 0)
-        munmap(chunk + size, tail);
-#ifdef MADV_HUGEPAGE
-    madvise(chunk, size, MADV_HUGEPAGE);
-#endif
-#ifdef MADV_POPULATE_WRITE
-    madvise(chunk, size, MADV_POPULATE_WRITE);
-#endif
-    return chunk;
+    unsigned char *chunk =
+        mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    return chunk == MAP_FAILED ? NULL : chunk;
+}
+
+/* Adds a chunk of at least length bytes to the arena and makes it the current one. */
+static void arena_grow(struct copy_arena *arena, size_t length)
+{
+    size_t size = length > COPY_ARENA_GROW ? length : COPY_ARENA_GROW;
+    unsigned char *chunk = arena_map(size);
+    bool mapped = chunk != NULL;
+    if (!mapped)
+        chunk = xmalloc(size); /* xmalloc reports running out of memory */
+    xgrow((void **)&arena->chunks, &arena->chunk_capacity, arena->chunk_count + 1,
+          sizeof *arena->chunks);
+    xgrow((void **)&arena->sizes, &arena->sizes_capacity, arena->chunk_count + 1,
+          sizeof *arena->sizes);
+    arena->sizes[arena->chunk_count] = mapped ? size : 0;
+    arena->chunks[arena->chunk_count++] = chunk;
+    arena->size = size;
+    arena->used = 0;
 }
 
 /* Hands out length bytes of the arena (unwind_take_stack_copy's allocator). */
 static unsigned char *arena_alloc(void *context, size_t length)
 {
     struct copy_arena *arena = context;
-    if (arena->chunk_count == 0 || arena->size - arena->used < length) {
-        size_t size = (length + COPY_ARENA_CHUNK - 1) / COPY_ARENA_CHUNK * COPY_ARENA_CHUNK;
-        unsigned char *chunk = arena_map(size);
-        bool mapped = chunk != NULL;
-        if (!mapped)
-            chunk = xmalloc(size); /* xmalloc reports running out of memory */
-        xgrow((void **)&arena->chunks, &arena->chunk_capacity, arena->chunk_count + 1,
-              sizeof *arena->chunks);
-        xgrow((void **)&arena->sizes, &arena->sizes_capacity, arena->chunk_count + 1,
-              sizeof *arena->sizes);
-        arena->sizes[arena->chunk_count] = mapped ? size : 0;
-        arena->chunks[arena->chunk_count++] = chunk;
-        arena->size = size;
-        arena->used = 0;
-    }
+    if (arena->chunk_count == 0 || arena->size - arena->used < length)
+        arena_grow(arena, length); /* inside the stop loop: only when the reserve ran out */
     unsigned char *bytes = arena->chunks[arena->chunk_count - 1] + arena->used;
     arena->used += length;
     return bytes;
@@ -982,6 +974,10 @@ static void *capture_worker(void *arg)
         warm_caches(job, session);
     struct held_thread *held = xcalloc(out->thread_count ? out->thread_count : 1, sizeof *held);
     /* from here on: blocking waits, and no preemption while a thread is held (when allowed) */
+    /* the copies' memory is mapped (and populated) before any thread is stopped: taken during
+     * the stops, it would add its page faults to the windows of the threads in flight */
+    if (!job->options->consistent && !job->unwind_while_stopped && out->thread_count > 0)
+        arena_grow(&job->arena, out->thread_count * COPY_ARENA_GUESS);
     struct attach_tracer tracer;
     attach_tracer_begin(&tracer);
     job->realtime = attach_tracer_realtime(&tracer);

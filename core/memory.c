@@ -178,7 +178,8 @@ static const struct memory_page *page_for(struct memory_reader *reader, uint64_t
     return page;
 }
 
-ssize_t memory_reader_copy_stack(struct memory_reader *reader, uint64_t sp, size_t max_bytes)
+ssize_t memory_reader_copy_stack(struct memory_reader *reader, uint64_t sp, size_t max_bytes,
+                                 uint64_t above_frames)
 {
     if (max_bytes > MEMORY_COPY_MAX)
         max_bytes = MEMORY_COPY_MAX;
@@ -187,6 +188,10 @@ ssize_t memory_reader_copy_stack(struct memory_reader *reader, uint64_t sp, size
     const struct memory_range *stack = range_of(reader->writable, reader->writable_count, sp);
     if (stack != NULL && stack->end - sp < max_bytes)
         max_bytes = (size_t)(stack->end - sp);
+    /* nor past the thread's descriptor when it sits in the same mapping, above the frames */
+    if (stack != NULL && above_frames > sp && above_frames <= stack->end &&
+        above_frames - sp < max_bytes)
+        max_bytes = (size_t)(above_frames - sp);
     reader->copy_length = 0;
     /* one remote piece: the kernel copies page by page and stops at the first unreadable
      * page, returning what it copied before it, so the copy ends where the stack mapping does

@@ -42,9 +42,12 @@ int memory_read_word(struct memory_reader *reader, uint64_t addr, uint64_t *out)
 
 /* Copies the top of a stopped thread's stack, [sp, sp + max_bytes) cut at the first page
  * that cannot be read (the end of the stack mapping), with one process_vm_readv, and serves
- * later reads inside that range from the copy. Replaces any previous copy. Returns the bytes
- * copied (> 0), or -1 (errno) with no copy installed. */
-ssize_t memory_reader_copy_stack(struct memory_reader *reader, uint64_t sp, size_t max_bytes);
+ * later reads inside that range from the copy. above_frames, when not 0, is an address known
+ * to lie above every frame (the thread pointer): the copy also ends there when it is inside
+ * the stack's mapping, above sp (glibc's thread descriptor, ~2.3 KB, is not copied). Replaces
+ * any previous copy. Returns the bytes copied (> 0), or -1 (errno) with no copy installed. */
+ssize_t memory_reader_copy_stack(struct memory_reader *reader, uint64_t sp, size_t max_bytes,
+                                 uint64_t above_frames);
 
 /* A stack copy in the caller's memory: the top of one thread's stack as it was at its stop. */
 struct memory_stack_copy {

@@ -133,7 +133,10 @@ int unwind_thread(struct unwind_session *session, pid_t tid, const struct attach
 int unwind_copy_stack(struct unwind_session *session, const struct attach_registers *regs)
 {
     uint64_t sp = regs->dwarf[7]; /* rsp */
-    return memory_reader_copy_stack(session->memory, sp, UNWIND_STACK_COPY_BYTES) > 0 ? 0 : -1;
+    return memory_reader_copy_stack(session->memory, sp, UNWIND_STACK_COPY_BYTES,
+                                    regs->thread_pointer) > 0
+               ? 0
+               : -1;
 }
 
 int unwind_take_stack_copy(struct unwind_session *session,

@@ -25,6 +25,7 @@
 #include "check.h"
 #include "fixture_process.h"
 #include "memory.h"
+#include "proc_maps.h"
 
 #define FIXTURE_THREADS 4 /* worker threads of the fixture (plus its main thread) */
 
@@ -312,7 +313,7 @@ static void test_stack_copy(void)
     uint64_t sp = (uint64_t)(uintptr_t)(area + 64);
 
     struct memory_reader *reader = memory_reader_new(getpid(), NULL);
-    ssize_t copied = memory_reader_copy_stack(reader, sp, 64 * 1024);
+    ssize_t copied = memory_reader_copy_stack(reader, sp, 64 * 1024, 0);
     CHECK_INT(copied, 2 * page - 64); /* stops at the guard page */
     area[100] = 0x22;                 /* the "thread" runs on after the copy */
     uint64_t word = 0;
@@ -332,7 +333,7 @@ static void test_stack_copy(void)
 
     /* a copy taken out of the reader (several threads copied before any is walked) keeps
      * the memory as it was at its stop, once installed again */
-    CHECK(memory_reader_copy_stack(reader, sp, 256) == 256);
+    CHECK(memory_reader_copy_stack(reader, sp, 256, 0) == 256);
     CHECK_INT(memory_reader_stack_copy_length(reader), 256);
     unsigned char kept[256];
     struct memory_stack_copy taken;
@@ -348,8 +349,21 @@ static void test_stack_copy(void)
     CHECK(memory_read_word(reader, sp + 36, &word) == 0);
     CHECK(word == 0x1111111111111122ull); /* installed: as at its stop */
     memory_reader_drop_stack_copy(reader);
-    CHECK(memory_reader_copy_stack(reader, (uint64_t)(uintptr_t)(area + 2 * page), 4096) == -1);
+    CHECK(memory_reader_copy_stack(reader, (uint64_t)(uintptr_t)(area + 2 * page), 4096, 0) == -1);
     memory_reader_free(reader);
+
+    /* with the memory map known: the copy also ends at an address above the frames (the
+     * thread pointer) inside the stack's mapping, and ignores one outside it or below sp */
+    struct proc_maps maps;
+    CHECK(proc_maps_read(getpid(), &maps) == 0);
+    reader = memory_reader_new(getpid(), &maps);
+    uint64_t descriptor = (uint64_t)(uintptr_t)(area + page + 128);
+    CHECK_INT(memory_reader_copy_stack(reader, sp, 64 * 1024, descriptor), page + 128 - 64);
+    CHECK_INT(memory_reader_copy_stack(reader, sp, 64 * 1024, sp - 8), 2 * page - 64);
+    CHECK_INT(memory_reader_copy_stack(reader, sp, 64 * 1024, (uint64_t)(uintptr_t)&maps),
+              2 * page - 64);
+    memory_reader_free(reader);
+    proc_maps_free(&maps);
     munmap(area, (size_t)page * 3);
 }
 
