@@ -21,6 +21,14 @@
  *     (find_local_debuginfo), and DEBUGINFOD_URLS is unset in symbolizer_new() as well;
  *   - compressed separate debug files are read through their uncompressed copies in the
  *     per-user debuginfo cache (debuginfo_cache.h), written at first use;
+ *   - the results of modules with a build-id persist across runs in the per-user symbol cache
+ *     (symbol_cache.h): a module's file is read when the module is first identified, and its
+ *     entries answer lookups without opening a debug file or loading DWARF (identifying reads
+ *     the main ELF file only); new results are written back by symbolizer_save_cache(). A
+ *     file is used only when its fingerprint (module_fingerprint(): the resolver and libdw
+ *     versions, which sections the main ELF file has, which candidate debug files exist) is
+ *     the module's, so that installing a debug package changes the answers as it would
+ *     without the cache;
  *   - every libdw/libdwfl return value is checked: a hostile or truncated ELF/DWARF file gives
  *     fewer details (function or line unknown), never a crash.
  */
@@ -43,9 +51,17 @@
 
 #include "debuginfo_cache.h"
 #include "proc_maps.h"
+#include "symbol_cache.h"
 #include "xalloc.h"
 
 #define SYMBOLS_MAX_INLINE_CHAIN 64 /* deepest inline chain kept for one PC */
+/* Version of what describe_address() computes, part of every fingerprint: bump it when a
+ * change there gives other answers, so that files of the symbol cache made before are not
+ * used. */
+#define SYMBOLS_RESOLVER_VERSION 1
+#define BUILD_ID_KEY_PREFIX      "build-id:" /* module keys of modules with a build-id */
+#define NO_PERSISTED_MODULE      SIZE_MAX    /* process_module.persisted_index: none */
+#define DEBUG_FILE_CANDIDATES    4           /* paths where a separate debug file is sought */
 
 /* A set of strings with stable addresses: each string is allocated once and never moves. */
 struct intern_table {
@@ -69,6 +85,7 @@ struct cached_result {
     uint64_t offset;        /* looked-up address minus the module's load bias */
     uint32_t first_frame;   /* index of its first frame in result_cache.frames */
     uint32_t frame_count;   /* consecutive frames, innermost first; at least 1 */
+    bool from_disk;         /* read from the symbol cache, not resolved in this process */
 };
 
 /* Results by (module key, offset), shared by every process. */
@@ -92,6 +109,15 @@ struct process_module {
     const char *module_key;   /* interned cache key; NULL until identified, or if no ELF */
     uint64_t bias;            /* load bias: runtime address minus ELF address */
     bool is_identified;       /* module_key and bias were computed (or could not be) */
+    size_t persisted_index;   /* its symbolizer.persisted entry, or NO_PERSISTED_MODULE */
+};
+
+/* A module with a build-id whose results go to (and came from) the symbol cache. */
+struct persisted_module {
+    const char *module_key; /* interned "build-id:HEX" */
+    char *fingerprint;      /* module_fingerprint() of the first module of this key */
+    bool is_conflicted;     /* another module of this key had another fingerprint: not saved */
+    size_t new_results;     /* results resolved since the last save */
 };
 
 /* The memory map of one process, as libdwfl reported it. */
@@ -112,8 +138,15 @@ struct symbolizer {
     struct intern_table strings;        /* function names, module paths, files, keys */
     struct intern_table loaded_modules; /* keys of modules whose symbols were read */
     struct result_cache cache;          /* (module key, offset) -> frames */
+    char *symbol_cache_dir;             /* symbol_cache_dir() when made; NULL: not persisted */
+    struct persisted_module *persisted; /* build-id modules seen, each key once */
+    size_t persisted_count;             /* entries in persisted */
+    size_t persisted_capacity;          /* allocated entries in persisted */
     uint64_t lookups;                   /* symbolizer_resolve calls */
     uint64_t cache_hits;                /* of which answered from the cache */
+    uint64_t disk_hits;                 /* of which with a result read from the symbol cache */
+    uint64_t dwarf_lookups;             /* cache misses resolved through libdw */
+    uint64_t disk_results;              /* results read from the symbol cache */
 };
 
 /* ---- demangling ---- */
@@ -264,7 +297,7 @@ static void cache_place(struct result_cache *cache, size_t result_index)
 /* Adds a result (the key must not be present) and returns it. */
 static const struct cached_result *cache_insert(struct result_cache *cache, const char *module_key,
                                                 uint64_t offset, const struct cached_frame *frames,
-                                                size_t frame_count)
+                                                size_t frame_count, bool from_disk)
 {
     if (cache->result_count >= UINT32_MAX - 1 || cache->frame_count + frame_count >= UINT32_MAX) {
         /* Billions of distinct PCs: start over rather than overflow the 32-bit indexes.
@@ -290,6 +323,7 @@ static const struct cached_result *cache_insert(struct result_cache *cache, cons
     result->offset = offset;
     result->first_frame = (uint32_t)cache->frame_count;
     result->frame_count = (uint32_t)frame_count;
+    result->from_disk = from_disk;
     cache->frame_count += frame_count;
     cache_place(cache, cache->result_count);
     cache->result_count++;
@@ -484,6 +518,7 @@ static int collect_module(Dwfl_Module *dwfl_module, void **userdata, const char 
         .end = high,
         .dwfl_module = dwfl_module,
         .path = intern(&collection->symbolizer->strings, name),
+        .persisted_index = NO_PERSISTED_MODULE,
     };
     return DWARF_CB_OK;
 }
@@ -550,7 +585,7 @@ static void identify_module(struct symbolizer *symbolizer, pid_t pid, struct pro
     module->bias = bias;
     int build_id_length = dwfl_module_build_id(module->dwfl_module, &build_id, &build_id_address);
     if (build_id_length > 0 && build_id_length <= 64) {
-        size_t used = (size_t)snprintf(key, sizeof key, "build-id:");
+        size_t used = (size_t)snprintf(key, sizeof key, "%s", BUILD_ID_KEY_PREFIX);
         for (int i = 0; i < build_id_length; i++)
             used += (size_t)snprintf(key + used, sizeof key - used, "%02x", build_id[i]);
     } else {
@@ -584,15 +619,11 @@ static void find_debuginfo_cache(void)
 /* Its address marks (in a Dwfl_Module's userdata) a module whose debug file was found. */
 static char debug_file_found;
 
-/* Opens DIR/NAME when it is a debug file with the module's build-id (or the module has none).
+/* Opens path when it is a debug file with the module's build-id (or the module has none).
  * Used for the build-id path too, as a cheap guard against a stale or foreign file there.
  * Returns the fd (and *found_path, malloc'd) or -1. */
-static int open_debuglink_candidate(Dwfl_Module *module, const char *dir, const char *name,
-                                    char **found_path)
+static int open_debug_file_candidate(Dwfl_Module *module, const char *path, char **found_path)
 {
-    char path[PATH_MAX];
-    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
-        return -1;
     /* O_NONBLOCK and a regular file only: a FIFO or a device named like a debug file next to
      * somebody's program must not hang the capture */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -621,58 +652,54 @@ static int open_debuglink_candidate(Dwfl_Module *module, const char *dir, const 
     return fd;
 }
 
-/* /usr/lib/debug/.build-id/XX/REST.debug, the layout of Debian's -dbg and -dbgsym packages.
- * (Not dwfl_build_id_find_debuginfo: it keeps the file it opens as the module's debug file,
- * so a cached copy returned instead would be ignored.) */
-static int find_by_build_id(Dwfl_Module *module, char **found_path)
+/* Writes into paths (at most DEBUG_FILE_CANDIDATES) where the module's separate debug file is
+ * looked for, in search order, and returns how many: by build-id,
+ * /usr/lib/debug/.build-id/XX/REST.debug (the layout of Debian's -dbg and -dbgsym packages;
+ * not dwfl_build_id_find_debuginfo: it keeps the file it opens as the module's debug file, so
+ * a cached copy returned instead would be ignored); then the .gnu_debuglink search of gdb and
+ * libdwfl: next to file_name, in its .debug directory, and under /usr/lib/debug with its
+ * directory. */
+static size_t debug_file_candidates(Dwfl_Module *module, const char *file_name,
+                                    const char *debuglink, char paths[][PATH_MAX])
 {
+    size_t count = 0;
     const unsigned char *id;
     GElf_Addr vaddr;
     int length = dwfl_module_build_id(module, &id, &vaddr);
-    if (length < 2)
-        return -1;
-    char dir[64], name[160];
-    snprintf(dir, sizeof dir, "/usr/lib/debug/.build-id/%02x", id[0]);
-    size_t used = 0;
-    for (int i = 1; i < length && used + 3 < sizeof name - 6; i++)
-        used += (size_t)snprintf(name + used, sizeof name - used, "%02x", id[i]);
-    snprintf(name + used, sizeof name - used, ".debug");
-    return open_debuglink_candidate(module, dir, name, found_path);
-}
-
-/* The .gnu_debuglink search of gdb and libdwfl: next to the file, in its .debug directory,
- * and under /usr/lib/debug with the file's directory. */
-static int find_by_debuglink(Dwfl_Module *module, const char *file_name, const char *debuglink,
-                             char **found_path)
-{
+    if (length >= 2) {
+        char name[160];
+        size_t used = 0;
+        for (int i = 1; i < length && used + 3 < sizeof name - 6; i++)
+            used += (size_t)snprintf(name + used, sizeof name - used, "%02x", id[i]);
+        snprintf(name + used, sizeof name - used, ".debug");
+        snprintf(paths[count++], PATH_MAX, "/usr/lib/debug/.build-id/%02x/%s", id[0], name);
+    }
     if (debuglink == NULL || file_name == NULL || strchr(debuglink, '/') != NULL)
-        return -1;
+        return count;
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", file_name);
     char *slash = strrchr(dir, '/');
     if (slash == NULL)
-        return -1;
+        return count;
     *slash = '\0';
-    char candidate_dir[PATH_MAX];
-    int fd = -1;
-    if (strcmp(debuglink, slash + 1) != 0) /* not the file itself */
-        fd = open_debuglink_candidate(module, dir, debuglink, found_path);
-    if (fd < 0 &&
-        snprintf(candidate_dir, sizeof candidate_dir, "%s/.debug", dir) < (int)sizeof candidate_dir)
-        fd = open_debuglink_candidate(module, candidate_dir, debuglink, found_path);
-    if (fd < 0 && snprintf(candidate_dir, sizeof candidate_dir, "/usr/lib/debug%s", dir) <
-                      (int)sizeof candidate_dir)
-        fd = open_debuglink_candidate(module, candidate_dir, debuglink, found_path);
-    return fd;
+    if (strcmp(debuglink, slash + 1) != 0 && /* not the file itself */
+        snprintf(paths[count], PATH_MAX, "%s/%s", dir, debuglink) < PATH_MAX)
+        count++;
+    if (snprintf(paths[count], PATH_MAX, "%s/.debug/%s", dir, debuglink) < PATH_MAX)
+        count++;
+    if (snprintf(paths[count], PATH_MAX, "/usr/lib/debug%s/%s", dir, debuglink) < PATH_MAX)
+        count++;
+    return count;
 }
 
 /* libdwfl's find_debuginfo callback: the module's separate debug file, looked up locally only
- * (by build-id under /usr/lib/debug/.build-id, then by .gnu_debuglink), and read through its
- * uncompressed copy from the debuginfo cache (debuginfo_cache.h) when its DWARF sections are
- * compressed, as Debian's are: libdw would otherwise inflate them at every run (libc's: ~50
- * ms). Not dwfl_standard_find_debuginfo: for every module without local debug info (the vDSO,
- * any stripped binary) it asks debuginfod, whose first use loads libdebuginfod, libcurl and
- * TLS libraries (~6 ms measured) even with no server configured. */
+ * (debug_file_candidates(): by build-id under /usr/lib/debug/.build-id, then by
+ * .gnu_debuglink), and read through its uncompressed copy from the debuginfo cache
+ * (debuginfo_cache.h) when its DWARF sections are compressed, as Debian's are: libdw would
+ * otherwise inflate them at every run (libc's: ~50 ms). Not dwfl_standard_find_debuginfo: for
+ * every module without local debug info (the vDSO, any stripped binary) it asks debuginfod,
+ * whose first use loads libdebuginfod, libcurl and TLS libraries (~6 ms measured) even with no
+ * server configured. */
 static int find_local_debuginfo(Dwfl_Module *module, void **userdata, const char *module_name,
                                 Dwarf_Addr base, const char *file_name, const char *debuglink_file,
                                 GElf_Word debuglink_crc, char **debuginfo_file_name)
@@ -686,9 +713,11 @@ static int find_local_debuginfo(Dwfl_Module *module, void **userdata, const char
                                             debuglink_file, debuglink_crc, debuginfo_file_name);
     }
     char *found = NULL;
-    int fd = find_by_build_id(module, &found);
-    if (fd < 0)
-        fd = find_by_debuglink(module, file_name, debuglink_file, &found);
+    char candidates[DEBUG_FILE_CANDIDATES][PATH_MAX];
+    size_t candidate_count = debug_file_candidates(module, file_name, debuglink_file, candidates);
+    int fd = -1;
+    for (size_t i = 0; i < candidate_count && fd < 0; i++)
+        fd = open_debug_file_candidate(module, candidates[i], &found);
     if (fd < 0)
         return -1;
     *userdata = &debug_file_found;
@@ -712,6 +741,181 @@ static int find_local_debuginfo(Dwfl_Module *module, void **userdata, const char
     return copy;
 }
 
+/* ---- the symbol cache: results across runs ---- */
+
+/* What the results for a module's addresses are computed from, as far as it can be told
+ * without loading any debug information: the resolver's and libdw's versions, which of the
+ * sections that libdwfl reads symbols from the main ELF file has (a stripped copy has the
+ * build-id of the unstripped file), and which candidate separate debug files exist (path,
+ * device, inode, size, mtime: installing or updating a debug package changes it). A dwz
+ * alternate file is assumed to change along with the debug file naming it. malloc'd, or NULL
+ * when the main ELF file cannot be read. */
+static char *module_fingerprint(Dwfl_Module *dwfl_module)
+{
+    Dwarf_Addr bias;
+    Elf *elf = dwfl_module_getelf(dwfl_module, &bias);
+    if (elf == NULL)
+        return NULL;
+    bool has_symtab = false, has_dwarf = false, has_minidebuginfo = false;
+    size_t shstrndx;
+    if (elf_getshdrstrndx(elf, &shstrndx) == 0) {
+        Elf_Scn *scn = NULL;
+        while ((scn = elf_nextscn(elf, scn)) != NULL) {
+            GElf_Shdr shdr;
+            const char *name =
+                gelf_getshdr(scn, &shdr) != NULL ? elf_strptr(elf, shstrndx, shdr.sh_name) : NULL;
+            if (name == NULL)
+                continue;
+            if (strcmp(name, ".symtab") == 0)
+                has_symtab = true;
+            else if (strcmp(name, ".debug_info") == 0 || strcmp(name, ".zdebug_info") == 0)
+                has_dwarf = true;
+            else if (strcmp(name, ".gnu_debugdata") == 0)
+                has_minidebuginfo = true;
+        }
+    }
+    const char *main_file = NULL;
+    dwfl_module_info(dwfl_module, NULL, NULL, NULL, NULL, NULL, &main_file, NULL);
+    GElf_Word debuglink_crc = 0;
+    const char *debuglink = dwelf_elf_gnu_debuglink(elf, &debuglink_crc);
+    char candidates[DEBUG_FILE_CANDIDATES][PATH_MAX];
+    size_t candidate_count = debug_file_candidates(dwfl_module, main_file, debuglink, candidates);
+    const char *libdw_version = dwfl_version(NULL);
+    char *fingerprint =
+        xasprintf("resolver %d; libdw %s; main file%s%s%s", SYMBOLS_RESOLVER_VERSION,
+                  libdw_version ? libdw_version : "?", has_symtab ? " symtab" : "",
+                  has_dwarf ? " dwarf" : "", has_minidebuginfo ? " minidebuginfo" : "");
+    for (size_t i = 0; i < candidate_count; i++) {
+        struct stat st;
+        if (stat(candidates[i], &st) != 0)
+            continue;
+        char *longer =
+            xasprintf("%s; debug file %s %ju %ju %jd %jd.%09ld", fingerprint, candidates[i],
+                      (uintmax_t)st.st_dev, (uintmax_t)st.st_ino, (intmax_t)st.st_size,
+                      (intmax_t)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+        free(fingerprint);
+        fingerprint = longer;
+    }
+    return fingerprint;
+}
+
+/* Arguments of load_disk_result(). */
+struct disk_result_loading {
+    struct symbolizer *symbolizer; /* receives the results */
+    const char *module_key;        /* interned key of the module whose file is read */
+};
+
+/* symbol_cache_load's visitor: one result of the file into the result cache. */
+static void load_disk_result(void *argument, const struct symbol_cache_entry *entry)
+{
+    struct disk_result_loading *loading = argument;
+    struct symbolizer *symbolizer = loading->symbolizer;
+    if (entry->frame_count == 0 || entry->frame_count > SYMBOLS_MAX_INLINE_CHAIN ||
+        cache_find(&symbolizer->cache, loading->module_key, entry->offset) != NULL)
+        return;
+    struct cached_frame frames[SYMBOLS_MAX_INLINE_CHAIN];
+    for (size_t i = 0; i < entry->frame_count; i++) {
+        const struct symbol_cache_frame *stored = &entry->frames[i];
+        /* as describe_address() interns them: an empty function name is an unknown one */
+        bool has_function = stored->function != NULL && stored->function[0] != '\0';
+        frames[i] = (struct cached_frame){
+            .function = has_function ? intern(&symbolizer->strings, stored->function) : NULL,
+            .file = intern(&symbolizer->strings, stored->file),
+            .line = stored->line,
+            .is_inline = stored->is_inline,
+        };
+    }
+    cache_insert(&symbolizer->cache, loading->module_key, entry->offset, frames, entry->frame_count,
+                 true);
+    symbolizer->disk_results++;
+}
+
+/* Ties a just identified module with a build-id to its entry in symbolizer.persisted; the
+ * first time its key is seen, the module's file of the symbol cache is read into the result
+ * cache. Only the main ELF file is read here (module_fingerprint), never debug information. */
+static void persisted_module_attach(struct symbolizer *symbolizer, struct process_module *module)
+{
+    size_t prefix = strlen(BUILD_ID_KEY_PREFIX);
+    if (symbolizer->symbol_cache_dir == NULL || module->module_key == NULL ||
+        strncmp(module->module_key, BUILD_ID_KEY_PREFIX, prefix) != 0)
+        return;
+    char *fingerprint = module_fingerprint(module->dwfl_module);
+    if (fingerprint == NULL)
+        return;
+    for (size_t i = 0; i < symbolizer->persisted_count; i++) {
+        struct persisted_module *persisted = &symbolizer->persisted[i];
+        if (persisted->module_key != module->module_key)
+            continue;
+        /* the same build-id from other files (a stripped copy, other debug files): the
+         * results in memory mix both, so none of them is written */
+        if (strcmp(persisted->fingerprint, fingerprint) != 0)
+            persisted->is_conflicted = true;
+        module->persisted_index = i;
+        free(fingerprint);
+        return;
+    }
+    xgrow((void **)&symbolizer->persisted, &symbolizer->persisted_capacity,
+          symbolizer->persisted_count + 1, sizeof *symbolizer->persisted);
+    module->persisted_index = symbolizer->persisted_count;
+    symbolizer->persisted[symbolizer->persisted_count++] = (struct persisted_module){
+        .module_key = module->module_key,
+        .fingerprint = fingerprint,
+    };
+    struct disk_result_loading loading = {.symbolizer = symbolizer,
+                                          .module_key = module->module_key};
+    /* a missing, stale or damaged file just gives nothing: the results are resolved again */
+    (void)symbol_cache_load(symbolizer->symbol_cache_dir, module->module_key + prefix, fingerprint,
+                            load_disk_result, &loading, NULL, 0);
+}
+
+void symbolizer_save_cache(struct symbolizer *symbolizer)
+{
+    if (symbolizer == NULL || symbolizer->symbol_cache_dir == NULL)
+        return;
+    const struct result_cache *cache = &symbolizer->cache;
+    size_t prefix = strlen(BUILD_ID_KEY_PREFIX);
+    for (size_t p = 0; p < symbolizer->persisted_count; p++) {
+        struct persisted_module *persisted = &symbolizer->persisted[p];
+        if (persisted->new_results == 0 || persisted->is_conflicted)
+            continue;
+        size_t entry_count = 0, frame_count = 0;
+        for (size_t i = 0; i < cache->result_count; i++) {
+            if (cache->results[i].module_key == persisted->module_key) {
+                entry_count++;
+                frame_count += cache->results[i].frame_count;
+            }
+        }
+        struct symbol_cache_entry *entries = xcalloc(entry_count + 1, sizeof *entries);
+        struct symbol_cache_frame *frames = xcalloc(frame_count + 1, sizeof *frames);
+        size_t written_entries = 0, written_frames = 0;
+        for (size_t i = 0; i < cache->result_count; i++) {
+            const struct cached_result *result = &cache->results[i];
+            if (result->module_key != persisted->module_key)
+                continue;
+            entries[written_entries++] = (struct symbol_cache_entry){
+                .offset = result->offset,
+                .frames = &frames[written_frames],
+                .frame_count = result->frame_count,
+            };
+            for (uint32_t f = 0; f < result->frame_count; f++) {
+                const struct cached_frame *frame = &cache->frames[result->first_frame + f];
+                frames[written_frames++] = (struct symbol_cache_frame){
+                    .function = frame->function,
+                    .file = frame->file,
+                    .line = frame->line,
+                    .is_inline = frame->is_inline,
+                };
+            }
+        }
+        /* best effort: a cache that cannot be written costs the next run some time only */
+        (void)symbol_cache_save(symbolizer->symbol_cache_dir, persisted->module_key + prefix,
+                                persisted->fingerprint, entries, entry_count, NULL, 0);
+        persisted->new_results = 0;
+        free(frames);
+        free(entries);
+    }
+}
+
 /* ---- public interface ---- */
 
 struct symbolizer *symbolizer_new(void)
@@ -724,13 +928,20 @@ struct symbolizer *symbolizer_new(void)
      * it here is enough even though libdw loaded libdebuginfod at program start (checked with
      * strace: connect() attempts without this line, none with it). */
     unsetenv("DEBUGINFOD_URLS");
-    return xcalloc(1, sizeof(struct symbolizer));
+    struct symbolizer *symbolizer = xcalloc(1, sizeof(struct symbolizer));
+    symbolizer->symbol_cache_dir = symbol_cache_dir();
+    return symbolizer;
 }
 
 void symbolizer_free(struct symbolizer *symbolizer)
 {
     if (symbolizer == NULL)
         return;
+    symbolizer_save_cache(symbolizer);
+    for (size_t i = 0; i < symbolizer->persisted_count; i++)
+        free(symbolizer->persisted[i].fingerprint);
+    free(symbolizer->persisted);
+    free(symbolizer->symbol_cache_dir);
     for (size_t i = 0; i < symbolizer->process_count; i++)
         process_map_free(&symbolizer->processes[i]);
     free(symbolizer->processes);
@@ -847,8 +1058,10 @@ size_t symbolizer_resolve(struct symbolizer *symbolizer, pid_t pid, uint64_t pc,
     struct process_module *module = find_module(process, address);
     if (module == NULL)
         return 1; /* JIT code, anonymous memory, or a map changed since loading */
-    if (!module->is_identified)
+    if (!module->is_identified) {
         identify_module(symbolizer, pid, module);
+        persisted_module_attach(symbolizer, module);
+    }
     out[0].module = module->path;
     out[0].module_offset = pc - module->bias;
     if (module->module_key == NULL)
@@ -858,12 +1071,17 @@ size_t symbolizer_resolve(struct symbolizer *symbolizer, pid_t pid, uint64_t pc,
     const struct cached_result *result = cache_find(&symbolizer->cache, module->module_key, offset);
     if (result != NULL) {
         symbolizer->cache_hits++;
+        if (result->from_disk)
+            symbolizer->disk_hits++;
     } else {
+        symbolizer->dwarf_lookups++;
+        if (module->persisted_index != NO_PERSISTED_MODULE)
+            symbolizer->persisted[module->persisted_index].new_results++;
         struct cached_frame frames[SYMBOLS_MAX_INLINE_CHAIN];
         size_t count = describe_address(symbolizer, module->dwfl_module, address, frames,
                                         SYMBOLS_MAX_INLINE_CHAIN);
         intern(&symbolizer->loaded_modules, module->module_key);
-        result = cache_insert(&symbolizer->cache, module->module_key, offset, frames, count);
+        result = cache_insert(&symbolizer->cache, module->module_key, offset, frames, count, false);
     }
 
     size_t written = result->frame_count < max ? result->frame_count : max;
@@ -886,5 +1104,8 @@ void symbolizer_get_stats(const struct symbolizer *symbolizer, struct symbolizer
 {
     out->lookups = symbolizer->lookups;
     out->cache_hits = symbolizer->cache_hits;
+    out->disk_hits = symbolizer->disk_hits;
+    out->dwarf_lookups = symbolizer->dwarf_lookups;
+    out->disk_results = symbolizer->disk_results;
     out->modules = symbolizer->loaded_modules.count;
 }

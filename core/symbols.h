@@ -8,6 +8,10 @@
  *   - results are cached by (build-id, offset in module), so the same library in many
  *     processes or snapshots is resolved once; modules without a build-id are keyed by
  *     (path, inode, mtime);
+ *   - results of modules with a build-id also persist across runs in the per-user symbol
+ *     cache (symbol_cache.h; off with STACKTOP_CACHE_DIR=""), so that a new process answers
+ *     what an earlier one resolved without opening debug files; with or without it, the
+ *     answers are the same;
  *   - strings handed out are interned in the symbolizer and live until symbolizer_free();
  *   - stripped code gives function NULL, and callers print "module+0xoffset".
  */
@@ -23,8 +27,15 @@
 
 struct symbolizer;
 
+/* The symbol cache's directory (symbol_cache_dir()) is chosen here, from the environment. */
 struct symbolizer *symbolizer_new(void);
+/* Saves the symbol cache (symbolizer_save_cache), then frees everything. */
 void symbolizer_free(struct symbolizer *symbolizer);
+
+/* Writes the results resolved since the last save into the symbol cache: for each module with
+ * a build-id that got new results, the union of its results in memory and in its file. Best
+ * effort: a cache that cannot be written is skipped silently. */
+void symbolizer_save_cache(struct symbolizer *symbolizer);
 
 /* Reads pid's memory map (/proc/PID/maps) so that its PCs can be resolved; call again after
  * the map changed (it replaces the previous one for pid). Returns 0, or -1 with err set. */
@@ -49,9 +60,12 @@ void symbolizer_forget_process(struct symbolizer *symbolizer, pid_t pid);
 
 /* Cache statistics, for benchmarks and tests. */
 struct symbolizer_stats {
-    uint64_t lookups;    /* symbolizer_resolve calls */
-    uint64_t cache_hits; /* answered from the (build-id, offset) cache */
-    size_t modules;      /* modules with DWARF or symbol tables loaded */
+    uint64_t lookups;       /* symbolizer_resolve calls */
+    uint64_t cache_hits;    /* answered from the (build-id, offset) cache */
+    uint64_t disk_hits;     /* of cache_hits, with a result read from the symbol cache */
+    uint64_t dwarf_lookups; /* cache misses resolved through libdw (debug files, DWARF) */
+    uint64_t disk_results;  /* results read from symbol cache files */
+    size_t modules;         /* modules with DWARF or symbol tables loaded */
 };
 void symbolizer_get_stats(const struct symbolizer *symbolizer, struct symbolizer_stats *out);
 
