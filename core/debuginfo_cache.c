@@ -3,12 +3,14 @@
  * debuginfo_cache.h).
  *
  * Owns: the cache directory's content — entries HEX.debug, temporary files .HEX.debug.XXXXXX
- * while an entry is written — and nothing else in it (other names are never touched).
+ * while an entry is written — and nothing else in it (other names are never touched). The
+ * rules it shares with the other per-user caches (which directory is trusted, its creation,
+ * temporary names, the mtime bump and LRU pruning) are cache_dir's.
  *
  * Invariants:
  *   - every file operation in the cache goes through one fd on the directory, opened and
- *     checked (ours, not group- or world-writable) first, so a path that changes meaning in
- *     the meantime cannot redirect a write;
+ *     checked (cache_dir_open: ours, not group- or world-writable) first, so a path that
+ *     changes meaning in the meantime cannot redirect a write;
  *   - a cached entry is used only after fstat (regular, ours, not group- or world-writable,
  *     opened with O_NOFOLLOW) and a look at its ELF headers (build-id note, no compressed
  *     section, every section inside the file);
@@ -20,89 +22,30 @@
  */
 #include "debuginfo_cache.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <elfutils/libdwelf.h>
 #include <libelf.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "cache_dir.h"
 #include "xalloc.h"
 
-#define BUILD_ID_MAX_BYTES     64          /* longest build-id accepted (SHA-512) */
-#define ENTRY_SUFFIX           ".debug"    /* after the hex build-id in an entry's name */
-#define TEMPORARY_MARK         ".debug."   /* between the hex build-id and the random part */
-#define TEMPORARY_RANDOM_CHARS 6           /* length of a temporary name's random part */
-#define TEMPORARY_ATTEMPTS     64          /* names tried before giving up on EEXIST */
-#define TEMPORARY_STALE_SECS   (60 * 60)   /* a temporary file this old is a crash's leftover */
-#define MTIME_BUMP_SECS        (24 * 3600) /* a hit refreshes an entry's mtime this old */
+#define BUILD_ID_MAX_BYTES 64                 /* longest build-id accepted (SHA-512) */
+#define ENTRY_SUFFIX       ".debug"           /* after the hex build-id in an entry's name */
+#define CACHE_LABEL        "debug info cache" /* the cache's name in messages */
 /* Room for ".HEX.debug.XXXXXX" and its NUL, the longest name used. */
 #define NAME_MAX_LENGTH                                                                            \
-    (1 + 2 * BUILD_ID_MAX_BYTES + sizeof TEMPORARY_MARK - 1 + TEMPORARY_RANDOM_CHARS + 1)
-
-/* One entry seen while pruning the cache. */
-struct prune_entry {
-    char *name;            /* file name in the cache directory */
-    long long size;        /* apparent size (st_size) */
-    struct timespec mtime; /* last use: creation, or a hit's bump */
-};
-
-/* Writes a message into err (when err is not NULL). */
-__attribute__((format(printf, 3, 4))) static void say(char *err, size_t errlen, const char *fmt,
-                                                      ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list args;
-    va_start(args, fmt);
-    vsnprintf(err, errlen, fmt, args);
-    va_end(args);
-}
+    (2 * BUILD_ID_MAX_BYTES + sizeof ENTRY_SUFFIX - 1 + CACHE_DIR_TEMPORARY_EXTRA_CHARS + 1)
 
 /* ---- names ---- */
-
-static bool is_lower_hex(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
-
-/* Length of the run of lowercase hex digits at the start of s. */
-static size_t hex_run_length(const char *s)
-{
-    size_t length = 0;
-    while (is_lower_hex(s[length]))
-        length++;
-    return length;
-}
-
-/* "HEX.debug": an entry's name. */
-static bool is_entry_name(const char *name)
-{
-    size_t hex = hex_run_length(name);
-    return hex >= 2 && hex % 2 == 0 && strcmp(name + hex, ENTRY_SUFFIX) == 0;
-}
-
-/* ".HEX.debug.XXXXXX": a temporary file's name. */
-static bool is_temporary_name(const char *name)
-{
-    if (name[0] != '.')
-        return false;
-    size_t hex = hex_run_length(name + 1);
-    const char *rest = name + 1 + hex;
-    size_t mark = strlen(TEMPORARY_MARK);
-    return hex >= 2 && strncmp(rest, TEMPORARY_MARK, mark) == 0 &&
-           strlen(rest + mark) == TEMPORARY_RANDOM_CHARS;
-}
 
 /* Writes "HEX.debug" for build_id into name (NAME_MAX_LENGTH bytes). */
 static void entry_name_format(const unsigned char *build_id, size_t length, char *name)
@@ -117,145 +60,12 @@ static void entry_name_format(const unsigned char *build_id, size_t length, char
 
 /* ---- the cache directory ---- */
 
-/* dir is usable as the base of the default cache directory: it belongs to us (or, when
- * missing_is_ours, does not exist yet). */
-static bool base_directory_is_ours(const char *dir, bool missing_is_ours)
-{
-    struct stat st;
-    if (stat(dir, &st) == 0)
-        return st.st_uid == geteuid();
-    if (!missing_is_ours || errno != ENOENT)
-        return false;
-    /* missing: it would be created under its nearest existing ancestor, which must be ours and
-     * private (not root creating directories in a user's home under sudo -E, nor anybody in
-     * a world-writable directory such as /tmp) */
-    char *ancestor = xstrdup(dir);
-    bool ours = false;
-    for (char *slash = strrchr(ancestor, '/'); slash != NULL; slash = strrchr(ancestor, '/')) {
-        *slash = '\0';
-        if (stat(ancestor[0] != '\0' ? ancestor : "/", &st) == 0) {
-            ours = st.st_uid == geteuid() && (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
-            break;
-        }
-        if (errno != ENOENT)
-            break;
-    }
-    free(ancestor);
-    return ours;
-}
-
-/* Every component of dir can be trusted not to be redirected by another user: a symbolic link
- * belongs to root or us, and below a directory others may write to (such as /tmp) the next
- * component belongs to root or us. */
-static bool path_is_trusted(const char *dir)
-{
-    char *prefix = xstrdup(dir);
-    bool trusted = true, parent_shared = false;
-    for (char *cursor = prefix + 1; trusted; cursor++) {
-        if (*cursor != '/' && *cursor != '\0')
-            continue;
-        char ended = *cursor;
-        *cursor = '\0';
-        struct stat st;
-        if (lstat(prefix, &st) != 0) {
-            trusted = false;
-            break;
-        }
-        bool trusted_owner = st.st_uid == 0 || st.st_uid == geteuid();
-        if ((S_ISLNK(st.st_mode) || parent_shared) && !trusted_owner)
-            trusted = false;
-        parent_shared = S_ISDIR(st.st_mode) && (st.st_mode & (S_IWGRP | S_IWOTH)) != 0;
-        *cursor = ended;
-        if (ended == '\0')
-            break;
-    }
-    free(prefix);
-    return trusted;
-}
-
 char *debuginfo_cache_dir(void)
 {
     const char *explicit_dir = getenv("STACKTOP_CACHE_DIR");
     if (explicit_dir != NULL)
         return explicit_dir[0] != '\0' ? xstrdup(explicit_dir) : NULL;
-    /* The XDG base directory specification ignores relative paths. */
-    const char *xdg_cache = getenv("XDG_CACHE_HOME");
-    if (xdg_cache != NULL && xdg_cache[0] == '/')
-        return base_directory_is_ours(xdg_cache, true)
-                   ? xasprintf("%s/stacktop/debuginfo", xdg_cache)
-                   : NULL;
-    const char *home = getenv("HOME");
-    if (home != NULL && home[0] == '/' && base_directory_is_ours(home, false))
-        return xasprintf("%s/.cache/stacktop/debuginfo", home);
-    return NULL;
-}
-
-/* mkdir -p with mode 0700 for the missing components of dir. Returns 0 or -1 (errno). */
-static int directory_create_all(const char *dir)
-{
-    char *prefix = xstrdup(dir);
-    int result = 0;
-    for (char *cursor = prefix + 1;; cursor++) {
-        if (*cursor != '/' && *cursor != '\0')
-            continue;
-        char ended = *cursor;
-        *cursor = '\0';
-        if (mkdir(prefix, 0700) != 0 && errno != EEXIST) {
-            result = -1;
-            break;
-        }
-        *cursor = ended;
-        if (ended == '\0')
-            break;
-    }
-    int error = errno;
-    free(prefix);
-    errno = error;
-    return result;
-}
-
-/* Opens (creating it when missing) and checks the cache directory. Returns its fd, or -1 with
- * *error and err set. */
-static int cache_directory_open(const char *dir, int *error, char *err, size_t errlen)
-{
-    int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir_fd < 0 && errno == ENOENT) {
-        if (directory_create_all(dir) != 0) {
-            *error = errno;
-            say(err, errlen, "cannot create the debug info cache %s: %s", dir, strerror(errno));
-            return -1;
-        }
-        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    }
-    if (dir_fd < 0) {
-        *error = errno;
-        say(err, errlen, "cannot open the debug info cache %s: %s", dir, strerror(errno));
-        return -1;
-    }
-    if (dir[0] != '/' || !path_is_trusted(dir)) {
-        close(dir_fd);
-        *error = EPERM;
-        say(err, errlen,
-            "debug info cache %s not used: another user could redirect a part of its path", dir);
-        return -1;
-    }
-    struct stat st;
-    if (fstat(dir_fd, &st) != 0) {
-        *error = errno;
-        say(err, errlen, "cannot stat the debug info cache %s: %s", dir, strerror(errno));
-    } else if (st.st_uid != geteuid()) {
-        *error = EPERM;
-        say(err, errlen, "debug info cache %s not used: it belongs to uid %u, not %u", dir,
-            (unsigned)st.st_uid, (unsigned)geteuid());
-    } else if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-        *error = EPERM;
-        say(err, errlen, "debug info cache %s not used: others can write to it (mode %03o)", dir,
-            (unsigned)(st.st_mode & 0777));
-    } else {
-        return dir_fd;
-    }
-    close(dir_fd);
-    return -1;
+    return cache_dir_default_path("debuginfo");
 }
 
 /* ---- ELF inspection ---- */
@@ -328,8 +138,7 @@ static int cached_copy_open(int dir_fd, const char *name, const unsigned char *b
     if (fd < 0)
         return -1;
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-        (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+    if (fstat(fd, &st) != 0 || !cache_dir_entry_is_trusted(&st))
         goto close_fd;
     Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
     bool valid = elf != NULL && elf_kind(elf) == ELF_K_ELF &&
@@ -338,8 +147,7 @@ static int cached_copy_open(int dir_fd, const char *name, const unsigned char *b
     elf_end(elf);
     if (!valid)
         goto close_fd;
-    if (time(NULL) - st.st_mtime > MTIME_BUMP_SECS)
-        (void)futimens(fd, NULL); /* best effort: only the eviction order depends on it */
+    cache_dir_entry_mark_used(fd, &st);
     return fd;
 
 close_fd:
@@ -414,7 +222,8 @@ static int uncompressed_copy_write(Elf *source, int out_fd, const char *path, in
     errno = 0;
     if (elf_update(out, ELF_C_WRITE) < 0) {
         *error = errno != 0 ? errno : EIO;
-        say(err, errlen, "cannot write the uncompressed copy of %s: %s", path, elf_errmsg(-1));
+        cache_dir_error(err, errlen, "cannot write the uncompressed copy of %s: %s", path,
+                        elf_errmsg(-1));
         goto end_out;
     }
     result = 0;
@@ -422,43 +231,10 @@ static int uncompressed_copy_write(Elf *source, int out_fd, const char *path, in
 
 libelf_failed:
     *error = EIO;
-    say(err, errlen, "cannot copy %s: %s", path, elf_errmsg(-1));
+    cache_dir_error(err, errlen, "cannot copy %s: %s", path, elf_errmsg(-1));
 end_out:
     elf_end(out);
     return result;
-}
-
-/* Creates a new empty file .NAME.XXXXXX (mode 0600) in the cache; its name goes into
- * temporary_name (NAME_MAX_LENGTH bytes). Returns its fd (read-write), or -1 (errno). */
-static int temporary_create(int dir_fd, const char *name, char *temporary_name)
-{
-    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-    size_t hex = strlen(name) - strlen(ENTRY_SUFFIX);
-    for (int attempt = 0; attempt < TEMPORARY_ATTEMPTS; attempt++) {
-        unsigned char random_bytes[TEMPORARY_RANDOM_CHARS];
-        if (getrandom(random_bytes, sizeof random_bytes, GRND_NONBLOCK) !=
-            (ssize_t)sizeof random_bytes) {
-            /* No entropy yet (early boot): uniqueness comes from O_EXCL anyway. */
-            struct timespec now;
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            uint64_t mix = ((uint64_t)now.tv_nsec * 2654435761u) ^ ((uint64_t)getpid() << 20) ^
-                           ((uint64_t)attempt * 40503u);
-            for (size_t i = 0; i < sizeof random_bytes; i++)
-                random_bytes[i] = (unsigned char)(mix >> (8 * i));
-        }
-        char suffix[TEMPORARY_RANDOM_CHARS + 1];
-        for (size_t i = 0; i < TEMPORARY_RANDOM_CHARS; i++)
-            suffix[i] = alphabet[random_bytes[i] % (sizeof alphabet - 1)];
-        suffix[TEMPORARY_RANDOM_CHARS] = '\0';
-        snprintf(temporary_name, NAME_MAX_LENGTH, ".%.*s%s%s", (int)hex, name, TEMPORARY_MARK,
-                 suffix);
-        int fd = openat(dir_fd, temporary_name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                        0600);
-        if (fd >= 0 || errno != EEXIST)
-            return fd;
-    }
-    errno = EEXIST;
-    return -1;
 }
 
 /* Writes the entry name as an uncompressed copy of source, through a temporary file renamed
@@ -468,18 +244,20 @@ static int cached_copy_create(int dir_fd, const char *cache_dir, const char *nam
                               const char *path, int *error, char *err, size_t errlen)
 {
     char temporary_name[NAME_MAX_LENGTH];
-    int write_fd = temporary_create(dir_fd, name, temporary_name);
+    int write_fd =
+        cache_dir_temporary_create(dir_fd, name, O_RDWR, temporary_name, sizeof temporary_name);
     if (write_fd < 0) {
         *error = errno;
-        say(err, errlen, "cannot create a file in the debug info cache %s: %s", cache_dir,
-            strerror(errno));
+        cache_dir_error(err, errlen, "cannot create a file in the debug info cache %s: %s",
+                        cache_dir, strerror(errno));
         return -1;
     }
     int read_fd = -1;
     /* mode 0600 even under an unusual umask: the entry must stay readable by us. */
     if (fchmod(write_fd, 0600) != 0) {
         *error = errno;
-        say(err, errlen, "cannot set the mode of a file in %s: %s", cache_dir, strerror(errno));
+        cache_dir_error(err, errlen, "cannot set the mode of a file in %s: %s", cache_dir,
+                        strerror(errno));
         goto remove_temporary;
     }
     if (uncompressed_copy_write(source, write_fd, path, error, err, errlen) != 0)
@@ -487,7 +265,7 @@ static int cached_copy_create(int dir_fd, const char *cache_dir, const char *nam
     read_fd = openat(dir_fd, temporary_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (read_fd < 0) {
         *error = errno;
-        say(err, errlen, "cannot reopen the copy of %s: %s", path, strerror(errno));
+        cache_dir_error(err, errlen, "cannot reopen the copy of %s: %s", path, strerror(errno));
         goto remove_temporary;
     }
     /* close() reports the write errors that some file systems (NFS) only see now. */
@@ -495,13 +273,13 @@ static int cached_copy_create(int dir_fd, const char *cache_dir, const char *nam
     write_fd = -1;
     if (closed != 0) {
         *error = errno;
-        say(err, errlen, "cannot write the copy of %s: %s", path, strerror(errno));
+        cache_dir_error(err, errlen, "cannot write the copy of %s: %s", path, strerror(errno));
         goto close_read;
     }
     if (renameat(dir_fd, temporary_name, dir_fd, name) != 0) {
         *error = errno;
-        say(err, errlen, "cannot rename the copy of %s into %s: %s", path, cache_dir,
-            strerror(errno));
+        cache_dir_error(err, errlen, "cannot rename the copy of %s into %s: %s", path, cache_dir,
+                        strerror(errno));
         goto close_read;
     }
     return read_fd;
@@ -515,69 +293,6 @@ remove_temporary:
     return -1;
 }
 
-/* ---- bounding the cache ---- */
-
-/* Oldest first; ties by name, so that the order is deterministic. */
-static int prune_entry_compare(const void *a, const void *b)
-{
-    const struct prune_entry *left = a, *right = b;
-    if (left->mtime.tv_sec != right->mtime.tv_sec)
-        return left->mtime.tv_sec < right->mtime.tv_sec ? -1 : 1;
-    if (left->mtime.tv_nsec != right->mtime.tv_nsec)
-        return left->mtime.tv_nsec < right->mtime.tv_nsec ? -1 : 1;
-    return strcmp(left->name, right->name);
-}
-
-/* Deletes temporary files older than TEMPORARY_STALE_SECS, then the least recently used
- * entries (never keep_name) until the entries total at most DEBUGINFO_CACHE_MAX_BYTES. Best
- * effort: failures leave files in place. */
-static void cache_prune(int dir_fd, const char *keep_name)
-{
-    int scan_fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (scan_fd < 0)
-        return;
-    DIR *dir = fdopendir(scan_fd);
-    if (dir == NULL) {
-        close(scan_fd);
-        return;
-    }
-    struct prune_entry *entries = NULL;
-    size_t count = 0, capacity = 0;
-    long long total = 0;
-    time_t now = time(NULL);
-    struct dirent *dirent;
-    while ((dirent = readdir(dir)) != NULL) {
-        const char *name = dirent->d_name;
-        bool temporary = is_temporary_name(name);
-        if (!temporary && !is_entry_name(name))
-            continue;
-        struct stat st;
-        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
-            continue;
-        if (temporary) {
-            if (now - st.st_mtime > TEMPORARY_STALE_SECS)
-                unlinkat(dir_fd, name, 0);
-            continue;
-        }
-        total += (long long)st.st_size;
-        if (strcmp(name, keep_name) == 0)
-            continue;
-        xgrow((void **)&entries, &capacity, count + 1, sizeof *entries);
-        entries[count++] = (struct prune_entry){
-            .name = xstrdup(name), .size = (long long)st.st_size, .mtime = st.st_mtim};
-    }
-    closedir(dir);
-    if (total > DEBUGINFO_CACHE_MAX_BYTES) {
-        qsort(entries, count, sizeof *entries, prune_entry_compare);
-        for (size_t i = 0; i < count && total > DEBUGINFO_CACHE_MAX_BYTES; i++)
-            if (unlinkat(dir_fd, entries[i].name, 0) == 0)
-                total -= entries[i].size;
-    }
-    for (size_t i = 0; i < count; i++)
-        free(entries[i].name);
-    free(entries);
-}
-
 /* ---- public interface ---- */
 
 int debuginfo_cache_open(const char *cache_dir, int fd, const char *path,
@@ -586,19 +301,19 @@ int debuginfo_cache_open(const char *cache_dir, int fd, const char *path,
 {
     int result = -1, error = 0;
     *copy_path = NULL;
-    say(err, errlen, "%s", "");
+    cache_dir_error(err, errlen, "%s", "");
     if (path == NULL)
         path = "(debug file)";
     bool bad_build_id = build_id == NULL ? build_id_len != 0
                                          : build_id_len == 0 || build_id_len > BUILD_ID_MAX_BYTES;
     if (cache_dir == NULL || cache_dir[0] == '\0' || fd < 0 || bad_build_id) {
         error = EINVAL;
-        say(err, errlen, "debug info cache: invalid arguments for %s", path);
+        cache_dir_error(err, errlen, "debug info cache: invalid arguments for %s", path);
         goto done;
     }
     if (elf_version(EV_CURRENT) == EV_NONE) {
         error = EINVAL;
-        say(err, errlen, "libelf: %s", elf_errmsg(-1));
+        cache_dir_error(err, errlen, "libelf: %s", elf_errmsg(-1));
         goto done;
     }
     /* Only files that root or we own, and that nobody else may write, are copied: the cache is
@@ -610,8 +325,9 @@ int debuginfo_cache_open(const char *cache_dir, int fd, const char *path,
         (source_stat.st_uid != 0 && source_stat.st_uid != geteuid()) ||
         (source_stat.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
         error = EPERM;
-        say(err, errlen, "%s is not cached: not a regular file owned by root or uid %u only", path,
-            (unsigned)geteuid());
+        cache_dir_error(err, errlen,
+                        "%s is not cached: not a regular file owned by root or uid %u only", path,
+                        (unsigned)geteuid());
         goto done;
     }
 
@@ -619,18 +335,19 @@ int debuginfo_cache_open(const char *cache_dir, int fd, const char *path,
     Elf *source = elf_begin(fd, ELF_C_READ_MMAP, NULL);
     if (source == NULL || elf_kind(source) != ELF_K_ELF) {
         error = EINVAL;
-        say(err, errlen, "%s is not an ELF file", path);
+        cache_dir_error(err, errlen, "%s is not an ELF file", path);
         goto end_source;
     }
     long compressed = compressed_section_count(source, -1);
     if (compressed < 0) {
         error = EINVAL;
-        say(err, errlen, "cannot read the section headers of %s: %s", path, elf_errmsg(-1));
+        cache_dir_error(err, errlen, "cannot read the section headers of %s: %s", path,
+                        elf_errmsg(-1));
         goto end_source;
     }
     if (compressed == 0) {
         error = ENOENT;
-        say(err, errlen, "%s has no compressed section: nothing to cache", path);
+        cache_dir_error(err, errlen, "%s has no compressed section: nothing to cache", path);
         goto end_source;
     }
     /* The key is the file's own build-id note (which libdwfl checks too), so a caller's
@@ -639,26 +356,27 @@ int debuginfo_cache_open(const char *cache_dir, int fd, const char *path,
     ssize_t key_length = dwelf_elf_gnu_build_id(source, &note);
     if (key_length <= 0) {
         error = ENOENT;
-        say(err, errlen, "%s has no build-id note: it cannot be cached", path);
+        cache_dir_error(err, errlen, "%s has no build-id note: it cannot be cached", path);
         goto end_source;
     }
     if (key_length > BUILD_ID_MAX_BYTES ||
         (build_id != NULL &&
          ((size_t)key_length != build_id_len || memcmp(note, build_id, build_id_len) != 0))) {
         error = EINVAL;
-        say(err, errlen, "%s has another build-id than the one asked for", path);
+        cache_dir_error(err, errlen, "%s has another build-id than the one asked for", path);
         goto end_source;
     }
     long long size = uncompressed_size(source);
     if (size < 0) {
         error = EINVAL;
-        say(err, errlen, "cannot read the compressed sections of %s: %s", path, elf_errmsg(-1));
+        cache_dir_error(err, errlen, "cannot read the compressed sections of %s: %s", path,
+                        elf_errmsg(-1));
         goto end_source;
     }
     if (size > DEBUGINFO_CACHE_MAX_ENTRY_BYTES) {
         error = EFBIG;
-        say(err, errlen, "%s is too large to cache (over %lld MiB uncompressed)", path,
-            DEBUGINFO_CACHE_MAX_ENTRY_BYTES / (1024 * 1024));
+        cache_dir_error(err, errlen, "%s is too large to cache (over %lld MiB uncompressed)", path,
+                        DEBUGINFO_CACHE_MAX_ENTRY_BYTES / (1024 * 1024));
         goto end_source;
     }
     unsigned char key[BUILD_ID_MAX_BYTES];
@@ -666,14 +384,16 @@ int debuginfo_cache_open(const char *cache_dir, int fd, const char *path,
 
     char name[NAME_MAX_LENGTH];
     entry_name_format(key, (size_t)key_length, name);
-    int dir_fd = cache_directory_open(cache_dir, &error, err, errlen);
-    if (dir_fd < 0)
+    int dir_fd = cache_dir_open(cache_dir, true, CACHE_LABEL, err, errlen);
+    if (dir_fd < 0) {
+        error = errno;
         goto end_source;
+    }
     result = cached_copy_open(dir_fd, name, key, (size_t)key_length);
     if (result < 0) {
         result = cached_copy_create(dir_fd, cache_dir, name, source, path, &error, err, errlen);
         if (result >= 0)
-            cache_prune(dir_fd, name);
+            cache_dir_prune(dir_fd, ENTRY_SUFFIX, DEBUGINFO_CACHE_MAX_BYTES, name);
     }
     if (result >= 0) {
         size_t dir_length = strlen(cache_dir);

@@ -2,11 +2,14 @@
  * symbol_cache: symbolization results on disk, one file per build-id (see symbol_cache.h).
  *
  * Owns: the cache directory's content — files HEX.sym, temporary files .HEX.sym.XXXXXX while
- * one is written — and nothing else in it (other names are never touched).
+ * one is written — and nothing else in it (other names are never touched). The rules it
+ * shares with the debuginfo cache (which directory is trusted, its creation, temporary names,
+ * the mtime bump and LRU pruning) are cache_dir's.
  *
  * Invariants:
  *   - every file operation in the cache goes through one fd on the directory, opened and
- *     checked (ours, not group- or world-writable, a path nobody else can redirect) first;
+ *     checked (cache_dir_open: ours, not group- or world-writable, a path nobody else can
+ *     redirect) first;
  *   - a file is parsed completely into memory before any entry is handed out, so a file that
  *     fails anywhere gives nothing; strings point into the read buffer, NUL-terminated in
  *     place (the separator after each length-prefixed string becomes its NUL);
@@ -15,7 +18,6 @@
  */
 #include "symbol_cache.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -24,26 +26,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "debuginfo_cache.h"
+#include "cache_dir.h"
 #include "xalloc.h"
 
-#define FILE_MAGIC             "stacktop-symbols 1\n" /* first line: format and version */
-#define ENTRY_SUFFIX           ".sym"                 /* after the hex build-id in a name */
-#define TEMPORARY_MARK         ".sym."                /* between the hex build-id and random */
-#define TEMPORARY_RANDOM_CHARS 6                      /* length of a temporary's random part */
-#define TEMPORARY_ATTEMPTS     64                     /* names tried before giving up */
-#define TEMPORARY_STALE_SECS   (60 * 60)              /* a temporary this old is a leftover */
-#define MTIME_BUMP_SECS        (24 * 3600)            /* a read refreshes an mtime this old */
-#define SUBDIRECTORY           "symbols"              /* the cache's directory name */
-#define DEBUGINFO_SUFFIX       "/debuginfo"           /* the debuginfo cache's, its sibling */
+#define FILE_MAGIC   "stacktop-symbols 1\n" /* first line: format and version */
+#define ENTRY_SUFFIX ".sym"                 /* after the hex build-id in a name */
+#define SUBDIRECTORY "symbols"              /* the cache's directory name */
+#define CACHE_LABEL  "symbol cache"         /* the cache's name in messages */
 /* Room for ".HEX.sym.XXXXXX" and its NUL, the longest name used. */
 #define NAME_MAX_LENGTH                                                                            \
-    (1 + 2 * SYMBOL_CACHE_MAX_BUILD_ID + sizeof TEMPORARY_MARK - 1 + TEMPORARY_RANDOM_CHARS + 1)
+    (2 * SYMBOL_CACHE_MAX_BUILD_ID + sizeof ENTRY_SUFFIX - 1 + CACHE_DIR_TEMPORARY_EXTRA_CHARS + 1)
 /* Room for every line of a file but the entries: magic, build-id, fingerprint, count, end. */
 #define HEADER_MAX_BYTES (256 + 2 * SYMBOL_CACHE_MAX_BUILD_ID + SYMBOL_CACHE_MAX_FINGERPRINT)
 
@@ -78,25 +73,6 @@ struct text {
     size_t capacity; /* bytes allocated for data */
 };
 
-/* One file seen while pruning the cache. */
-struct prune_entry {
-    char *name;            /* file name in the cache directory */
-    long long size;        /* apparent size (st_size) */
-    struct timespec mtime; /* last use: written, or a read's bump */
-};
-
-/* Writes a message into err (when err is not NULL). */
-__attribute__((format(printf, 3, 4))) static void say(char *err, size_t errlen, const char *fmt,
-                                                      ...)
-{
-    if (err == NULL || errlen == 0)
-        return;
-    va_list args;
-    va_start(args, fmt);
-    vsnprintf(err, errlen, fmt, args);
-    va_end(args);
-}
-
 /* ---- names ---- */
 
 static bool is_lower_hex(char c)
@@ -104,40 +80,12 @@ static bool is_lower_hex(char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
 }
 
-/* Length of the run of lowercase hex digits at the start of s. */
-static size_t hex_run_length(const char *s)
-{
-    size_t length = 0;
-    while (is_lower_hex(s[length]))
-        length++;
-    return length;
-}
-
 /* A build-id in lowercase hex: an even number of digits, 2..2*SYMBOL_CACHE_MAX_BUILD_ID. */
 static bool is_build_id_hex(const char *hex)
 {
-    size_t length = hex_run_length(hex);
+    size_t length = cache_dir_hex_length(hex);
     return hex[length] == '\0' && length >= 2 && length % 2 == 0 &&
            length <= 2 * SYMBOL_CACHE_MAX_BUILD_ID;
-}
-
-/* "HEX.sym": a cache file's name. */
-static bool is_entry_name(const char *name)
-{
-    size_t hex = hex_run_length(name);
-    return hex >= 2 && hex % 2 == 0 && strcmp(name + hex, ENTRY_SUFFIX) == 0;
-}
-
-/* ".HEX.sym.XXXXXX": a temporary file's name. */
-static bool is_temporary_name(const char *name)
-{
-    if (name[0] != '.')
-        return false;
-    size_t hex = hex_run_length(name + 1);
-    const char *rest = name + 1 + hex;
-    size_t mark = strlen(TEMPORARY_MARK);
-    return hex >= 2 && strncmp(rest, TEMPORARY_MARK, mark) == 0 &&
-           strlen(rest + mark) == TEMPORARY_RANDOM_CHARS;
 }
 
 /* ---- the cache directory ---- */
@@ -154,117 +102,23 @@ char *symbol_cache_dir(void)
         return xasprintf("%.*s/%s", (int)length, explicit_dir, SUBDIRECTORY);
     }
     /* the same base directory, chosen under the same rules, as the debuginfo cache */
-    char *debuginfo = debuginfo_cache_dir();
-    if (debuginfo == NULL)
-        return NULL;
-    char *dir = NULL;
-    size_t length = strlen(debuginfo), suffix = strlen(DEBUGINFO_SUFFIX);
-    if (length > suffix && strcmp(debuginfo + length - suffix, DEBUGINFO_SUFFIX) == 0)
-        dir = xasprintf("%.*s/%s", (int)(length - suffix), debuginfo, SUBDIRECTORY);
-    free(debuginfo);
-    return dir;
+    return cache_dir_default_path(SUBDIRECTORY);
 }
 
-/* Every component of dir can be trusted not to be redirected by another user: a symbolic link
- * belongs to root or us, and below a directory others may write to (such as /tmp) the next
- * component belongs to root or us. */
-static bool path_is_trusted(const char *dir)
-{
-    char *prefix = xstrdup(dir);
-    bool trusted = true, parent_shared = false;
-    for (char *cursor = prefix + 1; trusted; cursor++) {
-        if (*cursor != '/' && *cursor != '\0')
-            continue;
-        char ended = *cursor;
-        *cursor = '\0';
-        struct stat st;
-        if (lstat(prefix, &st) != 0) {
-            trusted = false;
-            break;
-        }
-        bool trusted_owner = st.st_uid == 0 || st.st_uid == geteuid();
-        if ((S_ISLNK(st.st_mode) || parent_shared) && !trusted_owner)
-            trusted = false;
-        parent_shared = S_ISDIR(st.st_mode) && (st.st_mode & (S_IWGRP | S_IWOTH)) != 0;
-        *cursor = ended;
-        if (ended == '\0')
-            break;
-    }
-    free(prefix);
-    return trusted;
-}
-
-/* mkdir -p with mode 0700 for the missing components of dir. Returns 0 or -1 (errno). */
-static int directory_create_all(const char *dir)
-{
-    char *prefix = xstrdup(dir);
-    int result = 0;
-    for (char *cursor = prefix + 1;; cursor++) {
-        if (*cursor != '/' && *cursor != '\0')
-            continue;
-        char ended = *cursor;
-        *cursor = '\0';
-        if (mkdir(prefix, 0700) != 0 && errno != EEXIST) {
-            result = -1;
-            break;
-        }
-        *cursor = ended;
-        if (ended == '\0')
-            break;
-    }
-    int error = errno;
-    free(prefix);
-    errno = error;
-    return result;
-}
-
-/* Opens and checks the cache directory, creating it first when missing and create is set.
- * Returns its fd, or -1 with *error and err set. */
+/* Opens and checks the cache directory (cache_dir_open), creating it first when missing and
+ * create is set; a relative path is refused before anything is created. Returns its fd, or -1
+ * with *error and err set. */
 static int cache_directory_open(const char *dir, bool create, int *error, char *err, size_t errlen)
 {
     if (dir[0] != '/') {
         *error = EPERM;
-        say(err, errlen, "symbol cache %s not used: not an absolute path", dir);
+        cache_dir_error(err, errlen, "symbol cache %s not used: not an absolute path", dir);
         return -1;
     }
-    int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir_fd < 0 && errno == ENOENT && create) {
-        if (directory_create_all(dir) != 0) {
-            *error = errno;
-            say(err, errlen, "cannot create the symbol cache %s: %s", dir, strerror(errno));
-            return -1;
-        }
-        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    }
-    if (dir_fd < 0) {
+    int dir_fd = cache_dir_open(dir, create, CACHE_LABEL, err, errlen);
+    if (dir_fd < 0)
         *error = errno;
-        say(err, errlen, "cannot open the symbol cache %s: %s", dir, strerror(errno));
-        return -1;
-    }
-    if (!path_is_trusted(dir)) {
-        close(dir_fd);
-        *error = EPERM;
-        say(err, errlen, "symbol cache %s not used: another user could redirect a part of its path",
-            dir);
-        return -1;
-    }
-    struct stat st;
-    if (fstat(dir_fd, &st) != 0) {
-        *error = errno;
-        say(err, errlen, "cannot stat the symbol cache %s: %s", dir, strerror(errno));
-    } else if (st.st_uid != geteuid()) {
-        *error = EPERM;
-        say(err, errlen, "symbol cache %s not used: it belongs to uid %u, not %u", dir,
-            (unsigned)st.st_uid, (unsigned)geteuid());
-    } else if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-        *error = EPERM;
-        say(err, errlen, "symbol cache %s not used: others can write to it (mode %03o)", dir,
-            (unsigned)(st.st_mode & 0777));
-    } else {
-        return dir_fd;
-    }
-    close(dir_fd);
-    return -1;
+    return dir_fd;
 }
 
 /* ---- reading a file ---- */
@@ -289,7 +143,7 @@ static int file_read(int dir_fd, const char *name, bool bump, char **buffer, siz
         *error = errno;
         goto close_fd;
     }
-    if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    if (!cache_dir_entry_is_trusted(&st)) {
         *error = EPERM;
         goto close_fd;
     }
@@ -322,8 +176,8 @@ static int file_read(int dir_fd, const char *name, bool bump, char **buffer, siz
         free(data);
         goto close_fd;
     }
-    if (bump && time(NULL) - st.st_mtime > MTIME_BUMP_SECS)
-        (void)futimens(fd, NULL); /* best effort: only the eviction order depends on it */
+    if (bump)
+        cache_dir_entry_mark_used(fd, &st);
     *buffer = data;
     *size = length;
     result = 0;
@@ -603,37 +457,6 @@ static bool sorted_entries_hold(const struct symbol_cache_entry *const *entries,
     return false;
 }
 
-/* Creates a new empty file .HEX.sym.XXXXXX (mode 0600) in the cache; its name goes into
- * temporary_name (NAME_MAX_LENGTH bytes). Returns its fd (write-only), or -1 (errno). */
-static int temporary_create(int dir_fd, const char *build_id_hex, char *temporary_name)
-{
-    static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-    for (int attempt = 0; attempt < TEMPORARY_ATTEMPTS; attempt++) {
-        unsigned char random_bytes[TEMPORARY_RANDOM_CHARS];
-        if (getrandom(random_bytes, sizeof random_bytes, GRND_NONBLOCK) !=
-            (ssize_t)sizeof random_bytes) {
-            /* No entropy yet (early boot): uniqueness comes from O_EXCL anyway. */
-            struct timespec now;
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            uint64_t mix = ((uint64_t)now.tv_nsec * 2654435761u) ^ ((uint64_t)getpid() << 20) ^
-                           ((uint64_t)attempt * 40503u);
-            for (size_t i = 0; i < sizeof random_bytes; i++)
-                random_bytes[i] = (unsigned char)(mix >> (8 * i));
-        }
-        char suffix[TEMPORARY_RANDOM_CHARS + 1];
-        for (size_t i = 0; i < TEMPORARY_RANDOM_CHARS; i++)
-            suffix[i] = alphabet[random_bytes[i] % (sizeof alphabet - 1)];
-        suffix[TEMPORARY_RANDOM_CHARS] = '\0';
-        snprintf(temporary_name, NAME_MAX_LENGTH, ".%s%s%s", build_id_hex, TEMPORARY_MARK, suffix);
-        int fd = openat(dir_fd, temporary_name,
-                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd >= 0 || errno != EEXIST)
-            return fd;
-    }
-    errno = EEXIST;
-    return -1;
-}
-
 /* Writes all of data (length bytes) to fd. Returns 0 or -1 (errno). */
 static int write_all(int fd, const char *data, size_t length)
 {
@@ -657,10 +480,12 @@ static int file_write(int dir_fd, const char *dir, const char *build_id_hex,
 {
     char name[NAME_MAX_LENGTH], temporary_name[NAME_MAX_LENGTH];
     snprintf(name, sizeof name, "%s%s", build_id_hex, ENTRY_SUFFIX);
-    int fd = temporary_create(dir_fd, build_id_hex, temporary_name);
+    int fd =
+        cache_dir_temporary_create(dir_fd, name, O_WRONLY, temporary_name, sizeof temporary_name);
     if (fd < 0) {
         *error = errno;
-        say(err, errlen, "cannot create a file in the symbol cache %s: %s", dir, strerror(errno));
+        cache_dir_error(err, errlen, "cannot create a file in the symbol cache %s: %s", dir,
+                        strerror(errno));
         return -1;
     }
     /* mode 0600 even under an unusual umask: the file must stay readable by us only */
@@ -668,19 +493,22 @@ static int file_write(int dir_fd, const char *dir, const char *build_id_hex,
         write_all(fd, body->data, body->length) != 0 ||
         write_all(fd, "end\n", strlen("end\n")) != 0) {
         *error = errno;
-        say(err, errlen, "cannot write a file in the symbol cache %s: %s", dir, strerror(errno));
+        cache_dir_error(err, errlen, "cannot write a file in the symbol cache %s: %s", dir,
+                        strerror(errno));
         close(fd);
         goto remove_temporary;
     }
     /* close() reports the write errors that some file systems (NFS) only see now */
     if (close(fd) != 0) {
         *error = errno;
-        say(err, errlen, "cannot write a file in the symbol cache %s: %s", dir, strerror(errno));
+        cache_dir_error(err, errlen, "cannot write a file in the symbol cache %s: %s", dir,
+                        strerror(errno));
         goto remove_temporary;
     }
     if (renameat(dir_fd, temporary_name, dir_fd, name) != 0) {
         *error = errno;
-        say(err, errlen, "cannot rename a file into the symbol cache %s: %s", dir, strerror(errno));
+        cache_dir_error(err, errlen, "cannot rename a file into the symbol cache %s: %s", dir,
+                        strerror(errno));
         goto remove_temporary;
     }
     return 0;
@@ -690,69 +518,6 @@ remove_temporary:
     return -1;
 }
 
-/* ---- bounding the cache ---- */
-
-/* Oldest first; ties by name, so that the order is deterministic. */
-static int prune_entry_compare(const void *a, const void *b)
-{
-    const struct prune_entry *left = a, *right = b;
-    if (left->mtime.tv_sec != right->mtime.tv_sec)
-        return left->mtime.tv_sec < right->mtime.tv_sec ? -1 : 1;
-    if (left->mtime.tv_nsec != right->mtime.tv_nsec)
-        return left->mtime.tv_nsec < right->mtime.tv_nsec ? -1 : 1;
-    return strcmp(left->name, right->name);
-}
-
-/* Deletes temporary files older than TEMPORARY_STALE_SECS, then the least recently used files
- * (never keep_name) until the files total at most SYMBOL_CACHE_MAX_BYTES. Best effort:
- * failures leave files in place. */
-static void cache_prune(int dir_fd, const char *keep_name)
-{
-    int scan_fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (scan_fd < 0)
-        return;
-    DIR *dir = fdopendir(scan_fd);
-    if (dir == NULL) {
-        close(scan_fd);
-        return;
-    }
-    struct prune_entry *entries = NULL;
-    size_t count = 0, capacity = 0;
-    long long total = 0;
-    time_t now = time(NULL);
-    struct dirent *dirent;
-    while ((dirent = readdir(dir)) != NULL) {
-        const char *name = dirent->d_name;
-        bool temporary = is_temporary_name(name);
-        if (!temporary && !is_entry_name(name))
-            continue;
-        struct stat st;
-        if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode))
-            continue;
-        if (temporary) {
-            if (now - st.st_mtime > TEMPORARY_STALE_SECS)
-                unlinkat(dir_fd, name, 0);
-            continue;
-        }
-        total += (long long)st.st_size;
-        if (strcmp(name, keep_name) == 0)
-            continue;
-        xgrow((void **)&entries, &capacity, count + 1, sizeof *entries);
-        entries[count++] = (struct prune_entry){
-            .name = xstrdup(name), .size = (long long)st.st_size, .mtime = st.st_mtim};
-    }
-    closedir(dir);
-    if (total > SYMBOL_CACHE_MAX_BYTES) {
-        qsort(entries, count, sizeof *entries, prune_entry_compare);
-        for (size_t i = 0; i < count && total > SYMBOL_CACHE_MAX_BYTES; i++)
-            if (unlinkat(dir_fd, entries[i].name, 0) == 0)
-                total -= entries[i].size;
-    }
-    for (size_t i = 0; i < count; i++)
-        free(entries[i].name);
-    free(entries);
-}
-
 /* ---- public interface ---- */
 
 long symbol_cache_load(const char *dir, const char *build_id_hex, const char *fingerprint,
@@ -760,11 +525,11 @@ long symbol_cache_load(const char *dir, const char *build_id_hex, const char *fi
 {
     int error = 0;
     long result = -1;
-    say(err, errlen, "%s", "");
+    cache_dir_error(err, errlen, "%s", "");
     if (dir == NULL || dir[0] == '\0' || build_id_hex == NULL || !is_build_id_hex(build_id_hex) ||
         fingerprint == NULL || visit == NULL) {
         error = EINVAL;
-        say(err, errlen, "symbol cache: invalid arguments");
+        cache_dir_error(err, errlen, "symbol cache: invalid arguments");
         goto done;
     }
     int dir_fd = cache_directory_open(dir, false, &error, err, errlen);
@@ -772,10 +537,11 @@ long symbol_cache_load(const char *dir, const char *build_id_hex, const char *fi
         goto done;
     struct parsed_file parsed;
     if (file_load(dir_fd, build_id_hex, fingerprint, true, &parsed, &error) != 0) {
-        say(err, errlen, "symbol cache file %s/%s%s not used: %s", dir, build_id_hex, ENTRY_SUFFIX,
-            error == EINVAL   ? "not in the expected format"
-            : error == ESTALE ? "computed from other debug files"
-                              : strerror(error));
+        cache_dir_error(err, errlen, "symbol cache file %s/%s%s not used: %s", dir, build_id_hex,
+                        ENTRY_SUFFIX,
+                        error == EINVAL   ? "not in the expected format"
+                        : error == ESTALE ? "computed from other debug files"
+                                          : strerror(error));
         goto close_dir;
     }
     for (size_t i = 0; i < parsed.entry_count; i++) {
@@ -801,12 +567,12 @@ long symbol_cache_save(const char *dir, const char *build_id_hex, const char *fi
 {
     int error = 0;
     long result = -1;
-    say(err, errlen, "%s", "");
+    cache_dir_error(err, errlen, "%s", "");
     if (dir == NULL || dir[0] == '\0' || build_id_hex == NULL || !is_build_id_hex(build_id_hex) ||
         fingerprint == NULL || strlen(fingerprint) > SYMBOL_CACHE_MAX_FINGERPRINT ||
         (entries == NULL && count > 0)) {
         error = EINVAL;
-        say(err, errlen, "symbol cache: invalid arguments");
+        cache_dir_error(err, errlen, "symbol cache: invalid arguments");
         goto done;
     }
     int dir_fd = cache_directory_open(dir, true, &error, err, errlen);
@@ -875,7 +641,7 @@ long symbol_cache_save(const char *dir, const char *build_id_hex, const char *fi
     if (file_write(dir_fd, dir, build_id_hex, &header, &body, &error, err, errlen) == 0) {
         char name[NAME_MAX_LENGTH];
         snprintf(name, sizeof name, "%s%s", build_id_hex, ENTRY_SUFFIX);
-        cache_prune(dir_fd, name);
+        cache_dir_prune(dir_fd, ENTRY_SUFFIX, SYMBOL_CACHE_MAX_BYTES, name);
         result = (long)(kept_ours + kept_theirs);
     }
     free(header.data);
