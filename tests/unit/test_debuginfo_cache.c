@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "test_files.h"
 #include "xalloc.h"
 
 #define CONCURRENT_WRITERS 4                     /* processes creating one entry at once */
@@ -62,18 +63,6 @@ struct subject {
 static char *scratch_path(const char *name)
 {
     return xasprintf("%s/%s", scratch, name);
-}
-
-static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-    (void)st, (void)type, (void)ftw;
-    return remove(path);
-}
-
-/* rm -rf path (after giving back directories made unsafe by a test). */
-static void remove_tree(const char *path)
-{
-    nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 static uint64_t file_hash(const char *path)
@@ -108,23 +97,6 @@ static size_t read_build_id(const char *path, unsigned char *id)
     return result;
 }
 
-/* Entries in dir other than "." and ".."; with hidden_only, only those starting with '.'
- * (temporary files left behind). */
-static int count_entries(const char *dir, bool hidden_only)
-{
-    DIR *stream = opendir(dir);
-    if (stream == NULL)
-        return -1;
-    int count = 0;
-    struct dirent *entry;
-    while ((entry = readdir(stream)) != NULL)
-        if (strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0 &&
-            (!hidden_only || entry->d_name[0] == '.'))
-            count++;
-    closedir(stream);
-    return count;
-}
-
 /* Names in dir starting with '.' other than "." and "..": temporary files left behind. */
 static int hidden_file_count(const char *dir)
 {
@@ -135,31 +107,6 @@ static int hidden_file_count(const char *dir)
 static int file_count(const char *dir)
 {
     return count_entries(dir, false);
-}
-
-static bool exists(const char *path)
-{
-    struct stat st;
-    return lstat(path, &st) == 0;
-}
-
-/* Sets path's mtime to now + offset seconds. */
-static void set_mtime(const char *path, long offset)
-{
-    struct timespec times[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_sec = time(NULL) + offset}};
-    if (utimensat(AT_FDCWD, path, times, AT_SYMLINK_NOFOLLOW) != 0)
-        perror(path);
-}
-
-/* Creates a sparse file of size bytes with mtime now + age_offset. */
-static void sparse_file_create(const char *path, long long size, long age_offset)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0 || ftruncate(fd, (off_t)size) != 0)
-        perror(path);
-    if (fd >= 0)
-        close(fd);
-    set_mtime(path, age_offset);
 }
 
 /* The cache call on the subject, with the result's stat in *st (when it succeeds). */

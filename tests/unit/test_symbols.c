@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "test_files.h"
 
 #define MAX_FRAMES 16 /* frames asked for per PC */
 
@@ -559,26 +560,6 @@ static void measure_resolves(struct symbolizer *symbolizer)
            total, milliseconds, (unsigned long long)stats.lookups,
            (unsigned long long)stats.cache_hits, stats.modules);
     CHECK(total >= 100000);
-}
-
-/* The first mapping of path in process pid (its load address), 0 if none. */
-static uint64_t mapping_base(pid_t pid, const char *path)
-{
-    char maps_path[64], line[PATH_MAX + 128];
-    snprintf(maps_path, sizeof maps_path, "/proc/%d/maps", (int)pid);
-    FILE *maps = fopen(maps_path, "re");
-    if (maps == NULL)
-        return 0;
-    uint64_t base = 0;
-    size_t path_length = strlen(path);
-    while (base == 0 && fgets(line, sizeof line, maps) != NULL) {
-        line[strcspn(line, "\n")] = '\0';
-        size_t length = strlen(line);
-        if (length >= path_length && strcmp(line + length - path_length, path) == 0)
-            base = strtoull(line, NULL, 16);
-    }
-    fclose(maps);
-    return base;
 }
 
 /* Runs command quietly; true when it succeeded. */
