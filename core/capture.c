@@ -12,11 +12,12 @@
  *     thread of the target stopped, whatever the console does next;
  *   - a stop window runs from the stop (a bound: the last moment the thread was known not to
  *     be stopped yet, or, for a realtime tracer woken by the stop, its wake-up) to the return
- *     of PTRACE_DETACH, and nothing slow (symbolization, /proc reads, allocation of results)
- *     happens inside one; in the default mode not even the unwind: the window holds GETREGSET
- *     and one process_vm_readv of the stack top, and the walks run on the copies after the
- *     tracer has exited (consistent mode walks while every thread is stopped, as the memory
- *     is then consistent anyway);
+ *     of PTRACE_DETACH, and nothing slow (symbolization, /proc reads, allocation of results;
+ *     the copies' memory is mapped and populated before the first stop) happens inside one;
+ *     in the default mode not even the unwind: the window holds GETREGSET and one
+ *     process_vm_readv of the stack top, and the walks run on the copies after the tracer has
+ *     exited (consistent mode walks while every thread is stopped, as the memory is then
+ *     consistent anyway);
  *   - per-thread failures (exited, did not stop, cannot unwind) are recorded in the thread's
  *     error and never fail the capture; only whole-process problems return -1.
  */
